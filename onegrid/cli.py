@@ -1,0 +1,291 @@
+"""The `onegrid` command line: parse arguments, call one function, report.
+
+Each command is a small function here; the work lives in the packages. Every
+failure the user can cause ends in a one-line reason on stderr and a non-zero
+exit status, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from onegrid.streams.contract import TOPIC_PREFIX_DEFAULT
+
+DEFAULT_DB = "var/onegrid.duckdb"
+
+
+class UserError(Exception):
+    """A failure the user can fix; printed as one line, exit status 2."""
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    return os.environ.get(name, default)
+
+
+def _add_kafka(p: argparse.ArgumentParser, required: bool = False) -> None:
+    p.add_argument("--bootstrap", default=_env("ONEGRID_BOOTSTRAP"), required=False,
+                   help="Kafka HOST:PORT (default $ONEGRID_BOOTSTRAP"
+                        + ("" if required else "; none: start the embedded broker") + ")")
+    p.add_argument("--prefix", default=_env("ONEGRID_TOPIC_PREFIX", TOPIC_PREFIX_DEFAULT),
+                   help="topic name prefix (default $ONEGRID_TOPIC_PREFIX or 'onegrid.')")
+
+
+def _add_db(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", default=_env("ONEGRID_DB", DEFAULT_DB),
+                   help=f"DuckDB file of this node (default $ONEGRID_DB or {DEFAULT_DB})")
+
+
+def _add_city(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--city", default=_env("ONEGRID_CITY"),
+                   help="city folder (default $ONEGRID_CITY or the bundled demo city)")
+
+
+def _need_bootstrap(args) -> str:
+    if not args.bootstrap:
+        raise UserError("no Kafka to talk to: pass --bootstrap HOST:PORT or set "
+                        "ONEGRID_BOOTSTRAP")
+    return args.bootstrap
+
+
+def _load_city(folder: str | None):
+    from onegrid.geo.regions import RegionsError, load_regions
+    from onegrid.geo.registry import RegistryError, load_registry
+    from onegrid.streams.engine import City
+
+    try:
+        path = Path(folder) if folder else None
+        return City(load_registry(path), load_regions(path))
+    except (RegistryError, RegionsError) as exc:
+        raise UserError(str(exc)) from None
+
+
+def _stop_on_signals(stop: Callable[[], None]) -> None:
+    def handler(signum, _frame):
+        stop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, handler)
+
+
+# -- commands ------------------------------------------------------------------
+
+def cmd_broker(args) -> int:
+    """Run the embedded broker with the topics created, until interrupted."""
+    from onegrid.streams.broker import running_broker
+
+    stop = threading.Event()
+    _stop_on_signals(stop.set)
+    with running_broker(None, args.prefix, args.partitions) as bootstrap:
+        print(f"onegrid broker: listening on {bootstrap} (topics prefix {args.prefix!r}, "
+              f"{args.partitions} partitions); Ctrl-C stops it", flush=True)
+        stop.wait()
+    return 0
+
+
+def cmd_run(args) -> int:
+    """Run the engine node: consume, validate, store, until stopped or idle."""
+    from onegrid.geo.store import Store
+    from onegrid.streams.consumer import EngineConfig, EngineRunner
+
+    bootstrap = _need_bootstrap(args)
+    city = _load_city(args.city)
+    config = EngineConfig(bootstrap=bootstrap, prefix=args.prefix, group_id=args.group,
+                          session_timeout_ms=args.session_timeout_ms,
+                          until_idle_s=args.until_idle)
+    with Store(args.db) as store:
+        runner = EngineRunner(config, city, store)
+        _stop_on_signals(runner.stop)
+        stats = runner.run()
+    print(f"onegrid run: stored {stats.stored} events, {stats.rejected} dead letters",
+          file=sys.stderr)
+    return 0
+
+
+def cmd_simulate(args) -> int:
+    """Send simulated demo-city traffic to the input topics."""
+    from onegrid.streams.producer import make_producer, send_messages
+    from onegrid.streams.simulator import simulate
+
+    bootstrap = _need_bootstrap(args)
+    city = _load_city(args.city)
+    start = datetime.fromisoformat(args.start) if args.start else datetime.now(UTC)
+    if start.tzinfo is None:
+        raise UserError("--start needs a UTC offset, e.g. 2026-06-01T08:00:00+08:00")
+    messages = simulate(city.registry, rate=args.rate, duration_s=args.duration,
+                        seed=args.seed, start=start, malformed_share=args.malformed)
+    producer = make_producer(bootstrap)
+    try:
+        sent = send_messages(producer, messages, args.prefix,
+                             pace=None if args.fast else args.pace, progress=True)
+    finally:
+        producer.close()
+    print(f"onegrid simulate: sent {sent} messages", file=sys.stderr)
+    return 0
+
+
+def cmd_replay(args) -> int:
+    """Send the events of a JSONL file to the input topics."""
+    from onegrid.streams.producer import make_producer
+    from onegrid.streams.replay import replay_file
+
+    bootstrap = _need_bootstrap(args)
+    if not Path(args.file).is_file():
+        raise UserError(f"{args.file}: file not found")
+    producer = make_producer(bootstrap)
+    try:
+        sent, skipped = replay_file(producer, Path(args.file), args.prefix)
+    finally:
+        producer.close()
+    print(f"onegrid replay: sent {sent} messages, skipped {skipped}", file=sys.stderr)
+    return 0
+
+
+def cmd_schemas(args) -> int:
+    """Write the contract's JSON Schemas (one file per input topic)."""
+    from onegrid.streams.schemas import write_schemas
+
+    for path in write_schemas(Path(args.out) if args.out else None):
+        print(path)
+    return 0
+
+
+def cmd_city_import(args) -> int:
+    """Import a city's own boundaries and build its grid."""
+    from onegrid.geo.city_import import import_city_cli
+
+    try:
+        summary = import_city_cli(args)
+    except (ValueError, OSError) as exc:
+        raise UserError(str(exc)) from None
+    print(summary)
+    return 0
+
+
+def cmd_serve(args) -> int:
+    """Serve the dashboard from a node's store."""
+    from onegrid.node import serve_dashboard
+
+    city = _load_city(args.city)
+    serve_dashboard(args.db, city, args.host, args.port, tile_url=args.tile_url)
+    return 0
+
+
+def cmd_up(args) -> int:
+    """Run everything on this machine: broker, simulator, engine and dashboard."""
+    from onegrid.node import UpOptions, run_up
+
+    city = _load_city(args.city)
+    opts = UpOptions(bootstrap=args.bootstrap, prefix=args.prefix, db=Path(args.db),
+                     partitions=args.partitions, host=args.host, port=args.port,
+                     rate=args.rate, seed=args.seed, simulate=not args.no_simulator,
+                     tile_url=args.tile_url, session_timeout_ms=args.session_timeout_ms)
+    return run_up(opts, city)
+
+
+# -- parser --------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of every `onegrid` command."""
+    parser = argparse.ArgumentParser(prog="onegrid", description=__doc__.split("\n")[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("up", help="broker, simulator, engine and dashboard on this machine")
+    _add_kafka(p), _add_db(p), _add_city(p)
+    p.add_argument("--partitions", type=int, default=3, help="partitions per topic (default 3)")
+    p.add_argument("--host", default="127.0.0.1", help="dashboard host (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8050, help="dashboard port (default 8050)")
+    p.add_argument("--rate", type=float, default=200.0, help="simulated messages/s (default 200)")
+    p.add_argument("--seed", type=int, default=7, help="simulator seed (default 7)")
+    p.add_argument("--no-simulator", action="store_true", help="do not send demo traffic")
+    p.add_argument("--tile-url", default=_env("ONEGRID_TILE_URL"),
+                   help="raster tile URL template for the map (default: no tiles)")
+    p.add_argument("--session-timeout-ms", type=int, default=8000)
+    p.set_defaults(func=cmd_up)
+
+    p = sub.add_parser("broker", help="the embedded Kafka-protocol broker, topics created")
+    p.add_argument("--prefix", default=_env("ONEGRID_TOPIC_PREFIX", TOPIC_PREFIX_DEFAULT))
+    p.add_argument("--partitions", type=int, default=3, help="partitions per topic (default 3)")
+    p.set_defaults(func=cmd_broker)
+
+    p = sub.add_parser("run", help="the engine node: consume, validate, store")
+    _add_kafka(p, required=True), _add_db(p), _add_city(p)
+    p.add_argument("--group", default="onegrid-engine", help="consumer group id")
+    p.add_argument("--until-idle", type=float, default=None, metavar="SECONDS",
+                   help="exit once nothing new has arrived for this long")
+    p.add_argument("--session-timeout-ms", type=int, default=8000,
+                   help="consumer group session timeout (default 8000)")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("serve", help="the dashboard, from a node's store")
+    _add_db(p), _add_city(p)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8050)
+    p.add_argument("--tile-url", default=_env("ONEGRID_TILE_URL"))
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("simulate", help="realistic demo traffic for the city")
+    _add_kafka(p, required=True), _add_city(p)
+    p.add_argument("--rate", type=float, default=100.0, help="messages per second")
+    p.add_argument("--duration", type=float, default=60.0, help="seconds of simulated time")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--start", default=None, help="simulated start time (ISO-8601, default now)")
+    p.add_argument("--pace", type=float, default=1.0,
+                   help="1 = real time, 10 = ten times faster (default 1)")
+    p.add_argument("--fast", action="store_true", help="send as fast as possible")
+    p.add_argument("--malformed", type=float, default=0.005,
+                   help="share of malformed messages (default 0.005)")
+    p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("replay", help="produce the events of a JSONL file")
+    _add_kafka(p, required=True)
+    p.add_argument("file", help="a .jsonl file: one event or envelope per line")
+    p.set_defaults(func=cmd_replay)
+
+    p = sub.add_parser("schemas", help="write the event contract's JSON Schemas")
+    p.add_argument("--out", default=None, help="folder (default: the bundled data/schemas)")
+    p.set_defaults(func=cmd_schemas)
+
+    city = sub.add_parser("city", help="city boundaries and grid")
+    csub = city.add_subparsers(dest="city_command", required=True, metavar="COMMAND")
+    p = csub.add_parser("import", help="load a city from GeoJSON, GeoPackage or Shapefile")
+    from onegrid.geo.city_import import add_import_arguments
+    add_import_arguments(p)
+    p.set_defaults(func=cmd_city_import)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the `onegrid` command line; return the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except UserError as exc:
+        print(f"onegrid {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # the last guard: one line, not a traceback
+        from onegrid.streams.broker import BrokerError
+        if isinstance(exc, BrokerError | OSError):
+            print(f"onegrid {args.command}: {exc}", file=sys.stderr)
+            return 1
+        if args.verbose:
+            raise
+        print(f"onegrid {args.command}: unexpected error: {exc!r} (run with -v for details)",
+              file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

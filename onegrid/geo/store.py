@@ -1,0 +1,221 @@
+"""The DuckDB grid store: schema, reads, and the one write path.
+
+One process owns one DuckDB file (DuckDB allows no second process on a file
+open for writing). Writers go through `Store.write(fn, offsets)`, which runs
+`fn(conn)` and records the batch's Kafka offsets in the same transaction: that
+is what makes ingest exactly-once. Readers (the dashboard, on other threads)
+take a cursor per thread. Batches arrive as Arrow tables, never row by row.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, Final, TypeVar
+
+import duckdb
+import pyarrow as pa
+
+T = TypeVar("T")
+
+SCHEMA_VERSION: Final = 1
+
+_DDL: Final = """
+CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
+CREATE TABLE IF NOT EXISTS events (
+    id VARCHAR PRIMARY KEY, topic VARCHAR NOT NULL, ts TIMESTAMPTZ NOT NULL,
+    lat DOUBLE, lng DOUBLE, located_by VARCHAR,
+    cell UBIGINT, cell_r9 UBIGINT, cell_r8 UBIGINT, cell_r7 UBIGINT,
+    grid_id VARCHAR, community_id VARCHAR, street_id VARCHAR, district_id VARCHAR,
+    source_id VARCHAR, metric VARCHAR, value DOUBLE, unit VARCHAR,
+    pm25 DOUBLE, pm10 DOUBLE, no2 DOUBLE, so2 DOUBLE, o3 DOUBLE, co DOUBLE,
+    wind_dir_deg DOUBLE, wind_speed_ms DOUBLE,
+    category VARCHAR, source VARCHAR, severity TINYINT, description VARCHAR, address VARCHAR,
+    reporter_name VARCHAR, reporter_phone VARCHAR,
+    kafka_partition INTEGER, kafka_offset BIGINT, ingested_at TIMESTAMPTZ
+);
+CREATE TABLE IF NOT EXISTS dead_letters (
+    topic VARCHAR NOT NULL, "partition" INTEGER NOT NULL, "offset" BIGINT NOT NULL,
+    key BLOB, error_code VARCHAR NOT NULL, reason VARCHAR NOT NULL, payload BLOB,
+    received_at TIMESTAMPTZ, replayed_at TIMESTAMPTZ
+);
+CREATE TABLE IF NOT EXISTS cell_stats (
+    cell UBIGINT NOT NULL, metric VARCHAR NOT NULL, bucket TIMESTAMPTZ NOT NULL,
+    n BIGINT NOT NULL, sum DOUBLE NOT NULL, min DOUBLE NOT NULL, max DOUBLE NOT NULL,
+    PRIMARY KEY (cell, metric, bucket)
+);
+CREATE TABLE IF NOT EXISTS consumer_offsets (
+    topic VARCHAR NOT NULL, "partition" INTEGER NOT NULL, "offset" BIGINT NOT NULL,
+    updated_at TIMESTAMPTZ, PRIMARY KEY (topic, "partition")
+);
+CREATE SEQUENCE IF NOT EXISTS outbox_seq;
+CREATE TABLE IF NOT EXISTS outbox (
+    seq BIGINT PRIMARY KEY DEFAULT nextval('outbox_seq'), topic VARCHAR NOT NULL,
+    key BLOB, value BLOB, headers VARCHAR, created_at TIMESTAMPTZ DEFAULT now()
+);
+"""
+
+# Each measurement an event carries becomes one (metric, value) pair per cell
+# and minute. Incidents count per category; their value is the severity.
+_STATS_SQL: Final = """
+INSERT INTO cell_stats
+SELECT cell, metric, bucket, count(*), sum(v), min(v), max(v) FROM (
+    SELECT cell, metric, date_trunc('minute', ts) AS bucket, value AS v
+      FROM batch WHERE topic = 'sensor'
+    UNION ALL
+    SELECT cell, metric, date_trunc('minute', ts) AS bucket, v FROM (
+        UNPIVOT (SELECT cell, ts, pm25, pm10, no2, so2, o3, co FROM batch
+                 WHERE topic = 'environment')
+        ON pm25, pm10, no2, so2, o3, co INTO NAME metric VALUE v)
+    UNION ALL
+    SELECT cell, 'incident:' || category, date_trunc('minute', ts), severity::DOUBLE
+      FROM batch WHERE topic = 'incident'
+) GROUP BY ALL
+ON CONFLICT DO UPDATE SET
+    n = cell_stats.n + excluded.n, sum = cell_stats.sum + excluded.sum,
+    min = least(cell_stats.min, excluded.min), max = greatest(cell_stats.max, excluded.max)
+"""
+
+
+class Store:
+    """A DuckDB file with the OneGrid schema; one per node process."""
+
+    def __init__(self, path: str | Path, read_only: bool = False):
+        self.path = Path(path)
+        self.read_only = read_only
+        if not read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = duckdb.connect(str(self.path), read_only=read_only)
+        self._local = threading.local()
+        self._write_lock = threading.Lock()
+        if not read_only:
+            self._conn.execute(_DDL)
+            self._conn.execute(
+                "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+
+    def close(self) -> None:
+        """Close the file; cursors of other threads become unusable."""
+        self._conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """Return this thread's cursor (DuckDB connections are not shared across threads)."""
+        cur = getattr(self._local, "cursor", None)
+        if cur is None:
+            cur = self._local.cursor = self._conn.cursor()
+        return cur
+
+    def query(self, sql: str, params: list | None = None) -> pa.Table:
+        """Run a read query on this thread's cursor and return an Arrow table."""
+        cur = self.cursor()
+        return cur.execute(sql, params or []).to_arrow_table()
+
+    def scalar(self, sql: str, params: list | None = None) -> Any:
+        """Run a query and return the first column of its first row (or None)."""
+        row = self.cursor().execute(sql, params or []).fetchone()
+        return row[0] if row else None
+
+    def offsets(self) -> dict[tuple[str, int], int]:
+        """Return the stored next offset to read for each (topic, partition)."""
+        rows = self.cursor().execute(
+            'SELECT topic, "partition", "offset" FROM consumer_offsets').fetchall()
+        return {(t, p): o for t, p, o in rows}
+
+    def write(self, fn: Callable[[duckdb.DuckDBPyConnection], T],
+              offsets: Mapping[tuple[str, int], int] | None = None) -> T:
+        """Run `fn(conn)` and store `offsets` in one transaction; return fn's result.
+
+        `offsets` maps (topic, partition) to the next offset to read. Nothing of
+        the batch is visible, and the offsets do not move, unless all of it commits.
+        """
+        with self._write_lock:
+            cur = self.cursor()
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                result = fn(cur)
+                if offsets:
+                    _save_offsets(cur, offsets)
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            return result
+
+
+def _save_offsets(cur: duckdb.DuckDBPyConnection, offsets: Mapping[tuple[str, int], int]) -> None:
+    table = pa.table({
+        "topic": [t for t, _ in offsets], "partition": [p for _, p in offsets],
+        "offset": list(offsets.values()),
+    })
+    cur.register("batch_offsets", table)
+    cur.execute("""
+        INSERT INTO consumer_offsets SELECT topic, "partition", "offset", now() FROM batch_offsets
+        ON CONFLICT DO UPDATE SET "offset" = excluded."offset", updated_at = excluded.updated_at
+    """)
+    cur.unregister("batch_offsets")
+
+
+def existing_ids(cur: duckdb.DuckDBPyConnection, ids: pa.Array) -> set[str]:
+    """Return the ids among `ids` that are already stored in `events`."""
+    cur.register("batch_ids", pa.table({"id": ids}))
+    try:
+        rows = cur.execute("SELECT id FROM batch_ids SEMI JOIN events USING (id)").fetchall()
+    finally:
+        cur.unregister("batch_ids")
+    return {r[0] for r in rows}
+
+
+def insert_events(cur: duckdb.DuckDBPyConnection, batch: pa.Table) -> int:
+    """Insert mapped events (the events columns, by name) and fold them into cell_stats."""
+    if batch.num_rows == 0:
+        return 0
+    cur.register("batch", batch)
+    try:
+        names = ", ".join(f'"{n}"' for n in batch.column_names)
+        cur.execute(f"INSERT INTO events ({names}, ingested_at) SELECT *, now() FROM batch")
+        cur.execute(_STATS_SQL)
+    finally:
+        cur.unregister("batch")
+    return batch.num_rows
+
+
+def insert_dead_letters(cur: duckdb.DuckDBPyConnection, letters: pa.Table) -> int:
+    """Insert rejected messages (columns of `dead_letters`, by name)."""
+    if letters.num_rows == 0:
+        return 0
+    cur.register("letters", letters)
+    try:
+        names = ", ".join(f'"{n}"' for n in letters.column_names)
+        cur.execute(f"INSERT INTO dead_letters ({names}, received_at) SELECT *, now() FROM letters")
+    finally:
+        cur.unregister("letters")
+    return letters.num_rows
+
+
+def enqueue(cur: duckdb.DuckDBPyConnection, messages: pa.Table) -> None:
+    """Add messages (topic, key, value, headers) to the outbox, published after commit."""
+    if messages.num_rows == 0:
+        return
+    cur.register("outgoing", messages)
+    try:
+        cur.execute("INSERT INTO outbox (topic, key, value, headers) "
+                    "SELECT topic, key, value, headers FROM outgoing")
+    finally:
+        cur.unregister("outgoing")
+
+
+def pending_outbox(cur: duckdb.DuckDBPyConnection, limit: int = 10_000) -> list[tuple]:
+    """Return up to `limit` unpublished outbox rows (seq, topic, key, value, headers)."""
+    return cur.execute("SELECT seq, topic, key, value, headers FROM outbox ORDER BY seq LIMIT ?",
+                       [limit]).fetchall()
+
+
+def mark_published(cur: duckdb.DuckDBPyConnection, up_to_seq: int) -> None:
+    """Drop outbox rows up to and including `up_to_seq` once the broker has them."""
+    cur.execute("DELETE FROM outbox WHERE seq <= ?", [up_to_seq])

@@ -1,0 +1,251 @@
+"""The engine's live loop: poll batches from Kafka, process, store, publish.
+
+The consumer group reads the three input topics. Offsets live in the DuckDB
+file, written in the same transaction as each batch, and on every partition
+assignment the consumer seeks to them, so a crash at any instant loses nothing
+and stores nothing twice. Kafka's own committed offsets are updated after each
+write only so that lag tools see progress. Two threads overlap the work: this
+thread polls and runs `engine.process` (Python), the writer thread runs the
+DuckDB transaction (which releases the GIL) and publishes dead letters.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import msgspec
+from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
+from kafka.consumer.subscription_state import ConsumerRebalanceListener
+
+from onegrid.geo import store as gstore
+from onegrid.geo.store import Store
+from onegrid.streams.contract import INPUT_TOPICS, TOPIC_PREFIX_DEFAULT, topic_name
+from onegrid.streams.engine import City, process, store_outcome
+from onegrid.streams.validate import RawMessage
+
+log = logging.getLogger(__name__)
+
+
+def utc_now() -> datetime:
+    """Return the current time as an aware UTC datetime (the engine's clock)."""
+    return datetime.now(UTC)
+
+
+@dataclass
+class EngineConfig:
+    """How the engine node connects and paces itself."""
+
+    bootstrap: str
+    prefix: str = TOPIC_PREFIX_DEFAULT
+    group_id: str = "onegrid-engine"
+    # Kafka's default is 45 s and the embedded broker holds a join for half the
+    # session timeout, so a short session makes a (re)join take seconds, not 23 s.
+    session_timeout_ms: int = 8000
+    max_poll_records: int = 10_000
+    until_idle_s: float | None = None
+    status_interval_s: float = 1.0
+    client_config: dict = field(default_factory=dict)  # SASL/TLS settings, passed through
+
+
+@dataclass
+class Stats:
+    """Running counts the status line and tests read."""
+
+    stored: int = 0
+    rejected: int = 0
+    batches: int = 0
+    started: float = field(default_factory=time.monotonic)
+    lag: int | None = None  # None: unknown (the embedded broker misreports end offsets)
+
+
+class _SeekToStored(ConsumerRebalanceListener):
+    """On assignment, resume each partition from the offset stored with its data."""
+
+    def __init__(self, runner: EngineRunner):
+        self.runner = runner
+
+    def on_partitions_revoked(self, revoked) -> None:
+        # Finish writing what was polled, so the stored offsets are current.
+        self.runner.pending.join()
+
+    def on_partitions_assigned(self, assigned) -> None:
+        # Runs on kafka-python's IO thread: seek only (no blocking calls). A
+        # partition with no stored offset starts from the group's committed
+        # offset, else from the earliest.
+        stored = self.runner.store.offsets()
+        for tp in assigned:
+            resume = stored.get((tp.topic, tp.partition))
+            if resume is not None:
+                self.runner.consumer.seek(tp, resume)
+        self.runner.assigned_at = time.monotonic()
+        log.info("assigned %d partitions", len(assigned))
+
+
+class EngineRunner:
+    """Runs the engine loop for one node until stopped or idle."""
+
+    def __init__(self, config: EngineConfig, city: City, store: Store,
+                 clock: Callable[[], datetime] = utc_now, out=sys.stderr):
+        self.config, self.city, self.store, self.clock, self.out = config, city, store, clock, out
+        self.stats = Stats()
+        self.stop_event = threading.Event()
+        self.pending: queue.Queue = queue.Queue(maxsize=2)
+        self.to_commit: queue.SimpleQueue = queue.SimpleQueue()
+        self.assigned_at: float | None = None
+        self.error: BaseException | None = None
+        self.consumer: KafkaConsumer | None = None
+        self.producer: KafkaProducer | None = None
+
+    # -- threads -------------------------------------------------------------
+
+    def run(self) -> Stats:
+        """Consume until `stop()` or until idle; return the final counts."""
+        cfg = self.config
+        self.producer = KafkaProducer(bootstrap_servers=cfg.bootstrap, linger_ms=5,
+                                      **cfg.client_config)
+        self._publish_outbox()  # what a crash left between commit and publish
+        self.consumer = KafkaConsumer(
+            bootstrap_servers=cfg.bootstrap, group_id=cfg.group_id,
+            enable_auto_commit=False, auto_offset_reset="earliest",
+            session_timeout_ms=cfg.session_timeout_ms,
+            heartbeat_interval_ms=max(500, cfg.session_timeout_ms // 4),
+            max_poll_records=cfg.max_poll_records, fetch_max_bytes=64 * 1024 * 1024,
+            max_partition_fetch_bytes=8 * 1024 * 1024, **cfg.client_config,
+        )
+        self.consumer.subscribe([topic_name(s, cfg.prefix) for s in INPUT_TOPICS],
+                                listener=_SeekToStored(self))
+        writer = threading.Thread(target=self._write_loop, name="onegrid-writer", daemon=True)
+        writer.start()
+        try:
+            self._poll_loop()
+        finally:
+            self.pending.put(None)
+            writer.join()
+            self._commit_to_kafka()
+            self.consumer.close()
+            self.producer.close()
+            self._status(final=True)
+        if self.error:
+            raise self.error
+        return self.stats
+
+    def stop(self) -> None:
+        """Ask the loop to finish the batch in hand and exit."""
+        self.stop_event.set()
+
+    def _poll_loop(self) -> None:
+        last_data = time.monotonic()
+        next_status = time.monotonic() + self.config.status_interval_s
+        while not self.stop_event.is_set() and self.error is None:
+            records = self.consumer.poll(timeout_ms=200)
+            now = time.monotonic()
+            if records:
+                last_data = now
+                self._enqueue(records)
+            self._commit_to_kafka()
+            if now >= next_status:
+                self._update_lag()
+                self._status()
+                next_status = now + self.config.status_interval_s
+            if self._idle(now, last_data):
+                log.info("idle for %.1f s: draining and exiting", self.config.until_idle_s)
+                return
+
+    def _idle(self, now: float, last_data: float) -> bool:
+        idle = self.config.until_idle_s
+        if idle is None or self.assigned_at is None:
+            return False
+        # End offsets cannot be trusted on the embedded broker, so idle means
+        # "nothing new arrived for that long", counted from the assignment.
+        return now - max(last_data, self.assigned_at) >= idle
+
+    def _enqueue(self, records: dict) -> None:
+        messages, offsets = [], {}
+        for tp, recs in records.items():
+            suffix = tp.topic.removeprefix(self.config.prefix)
+            messages.extend(RawMessage(tp.topic, tp.partition, r.offset, r.key, r.value, suffix)
+                            for r in recs)
+            offsets[(tp.topic, tp.partition)] = recs[-1].offset + 1
+        outcome = process(messages, self.city, self.clock())
+        self.pending.put((messages, outcome, offsets))
+
+    def _write_loop(self) -> None:
+        while True:
+            item = self.pending.get()
+            try:
+                if item is None:
+                    return
+                if self.error is None:
+                    self._write(*item)
+            except BaseException as exc:  # surfaced by run() on the main thread
+                log.exception("write failed")
+                self.error = exc
+                self.stop_event.set()
+            finally:
+                self.pending.task_done()
+
+    def _write(self, messages, outcome, offsets) -> None:
+        prefix = self.config.prefix
+        stored = self.store.write(lambda cur: store_outcome(cur, outcome, messages, prefix),
+                                  offsets)
+        if stored.dead_letters:
+            self._publish_outbox()
+        self.stats.stored += stored.events
+        self.stats.rejected += stored.dead_letters
+        self.stats.batches += 1
+        self.to_commit.put(offsets)
+
+    def _publish_outbox(self) -> None:
+        """Send what the outbox holds, then drop it; a crash in between re-sends."""
+        cur = self.store.cursor()
+        while rows := gstore.pending_outbox(cur):
+            for _seq, topic, key, value, headers in rows:
+                hdrs = [(k, v.encode()) for k, v in msgspec.json.decode(headers or "{}").items()]
+                self.producer.send(topic, key=key, value=value, headers=hdrs)
+            self.producer.flush()
+            self.store.write(lambda c, last=rows[-1][0]: gstore.mark_published(c, last))
+
+    # -- consumer-thread helpers ---------------------------------------------
+
+    def _commit_to_kafka(self) -> None:
+        merged: dict = {}
+        while not self.to_commit.empty():
+            merged.update(self.to_commit.get())
+        if merged:
+            self.consumer.commit_async({
+                TopicPartition(t, p): OffsetAndMetadata(o, "", -1) for (t, p), o in merged.items()
+            })
+
+    def _update_lag(self) -> None:
+        parts = list(self.consumer.assignment())
+        if not parts:
+            self.stats.lag = None
+            return
+        try:
+            ends = self.consumer.end_offsets(parts)
+        except Exception:  # lag is informative only; never stop the loop for it
+            self.stats.lag = None
+            return
+        gaps = [ends[tp] - self.consumer.position(tp) for tp in parts]
+        # A negative gap means the broker's high watermark is wrong: say unknown.
+        self.stats.lag = sum(gaps) if min(gaps) >= 0 else None
+
+    def _status(self, final: bool = False) -> None:
+        s = self.stats
+        rate = s.stored / max(1e-9, time.monotonic() - s.started)
+        lag = "?" if s.lag is None else str(s.lag)
+        line = (f"onegrid engine: {s.stored} stored, {rate:,.0f} events/s, "
+                f"{s.rejected} rejected, lag {lag}")
+        if self.out is None:
+            return
+        tty = getattr(self.out, "isatty", lambda: False)()
+        end = "\n" if final or not tty else ""
+        self.out.write(("\r" if tty else "") + line + end)
+        self.out.flush()

@@ -1,0 +1,146 @@
+"""The engine's decisions for one batch: validate, place on the grid, store.
+
+`process(messages, city, now)` is pure: it returns an `Outcome` holding the
+batch's valid events with their cells and regions, and its dead letters. The
+live loop (`consumer`), back-tests and tests all call it. `store_outcome` is the
+write that runs inside `Store.write` with the batch's offsets, so the batch is
+stored exactly once. Polling, committing and stopping belong to `consumer`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import duckdb
+import numpy as np
+import msgspec
+import pyarrow as pa
+
+from onegrid.geo import store as gstore
+from onegrid.geo.cells import cells_to_parents, latlng_to_cells
+from onegrid.geo.registry import Registry
+from onegrid.geo.regions import Regions, cells_to_regions
+from onegrid.streams.contract import DLQ, ErrorCode, topic_name
+from onegrid.streams.validate import RawMessage, Rejection, validate
+
+REGION_COLUMNS = ("grid_id", "community_id", "street_id", "district_id")
+
+DEAD_LETTER_SCHEMA = pa.schema([
+    ("topic", pa.string()), ("partition", pa.int32()), ("offset", pa.int64()),
+    ("key", pa.binary()), ("error_code", pa.string()), ("reason", pa.string()),
+    ("payload", pa.binary()),
+])
+
+
+@dataclass(frozen=True)
+class City:
+    """What the engine needs to know of the city: its registers and its grid."""
+
+    registry: Registry
+    regions: Regions
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one batch decided: events to store and messages to reject."""
+
+    events: pa.Table
+    rejections: list[Rejection] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What a batch's write did: rows stored and dead letters written (with repeats)."""
+
+    events: int
+    dead_letters: int
+
+
+def place_on_grid(events: pa.Table, regions: Regions) -> pa.Table:
+    """Return `events` with res-10 cells, parents 9/8/7 and region ids appended."""
+    lat = events.column("lat").to_numpy()
+    lng = events.column("lng").to_numpy()
+    cells = latlng_to_cells(lat, lng)
+    parents = cells_to_parents(cells)
+    events = events.append_column("cell", pa.array(cells, pa.uint64()))
+    for res, arr in parents.items():
+        events = events.append_column(f"cell_r{res}", pa.array(arr, pa.uint64()))
+    found = cells_to_regions(regions, cells)
+    for name in REGION_COLUMNS:
+        events = events.append_column(name, pa.array(found[name], pa.string()))
+    return events
+
+
+def process(messages: Sequence[RawMessage], city: City, now: datetime) -> Outcome:
+    """Return the batch's events placed on the grid, and its rejections."""
+    checked = validate(messages, city.registry, now)
+    return Outcome(place_on_grid(checked.events, city.regions), checked.rejections)
+
+
+def rejections_to_table(rejections: Sequence[Rejection]) -> pa.Table:
+    """Return dead-letter rows for `rejections`, payloads byte for byte as received."""
+    return pa.table({
+        "topic": [r.message.topic for r in rejections],
+        "partition": [r.message.partition for r in rejections],
+        "offset": [r.message.offset for r in rejections],
+        "key": [r.message.key for r in rejections],
+        "error_code": [str(r.code) for r in rejections],
+        "reason": [r.reason for r in rejections],
+        "payload": [r.message.value for r in rejections],
+    }, schema=DEAD_LETTER_SCHEMA)
+
+
+def dead_letters_to_outbox(letters: pa.Table, prefix: str) -> pa.Table:
+    """Return outbox rows that re-publish each dead letter, unchanged, on the DLQ topic.
+
+    Where it came from and why it was refused travel in headers, so the value
+    stays exactly what the producer sent.
+    """
+    rows = letters.to_pylist()
+    headers = [msgspec.json.encode({
+        "onegrid.topic": r["topic"], "onegrid.partition": str(r["partition"]),
+        "onegrid.offset": str(r["offset"]), "onegrid.error_code": r["error_code"],
+        "onegrid.reason": r["reason"],
+    }).decode() for r in rows]
+    return pa.table({
+        "topic": [topic_name(DLQ, prefix)] * len(rows),
+        "key": letters.column("key"), "value": letters.column("payload"), "headers": headers,
+    })
+
+
+def _split_stored_duplicates(cur: duckdb.DuckDBPyConnection, events: pa.Table,
+                             by_key: dict) -> tuple[pa.Table, list[Rejection]]:
+    """Move events whose id is already in the store to the rejections."""
+    if events.num_rows == 0:
+        return events, []
+    seen = gstore.existing_ids(cur, events.column("id"))
+    if not seen:
+        return events, []
+    ids = events.column("id").to_pylist()
+    dup = np.fromiter((i in seen for i in ids), dtype=bool, count=len(ids))
+    keys = zip(events.column("topic").to_pylist(), events.column("kafka_partition").to_pylist(),
+               events.column("kafka_offset").to_pylist(), strict=True)
+    rejections = [
+        Rejection(by_key[key], ErrorCode.DUPLICATE_ID,
+                  f"id {event_id!r} is already stored; an event is stored once")
+        for key, event_id, is_dup in zip(keys, ids, dup, strict=True) if is_dup
+    ]
+    return events.filter(pa.array(~dup)), rejections
+
+
+def store_outcome(cur: duckdb.DuckDBPyConnection, outcome: Outcome,
+                  messages: Sequence[RawMessage], prefix: str) -> Stored:
+    """Write a batch's outcome inside the caller's transaction; return the counts.
+
+    Ids already stored become dead letters with `duplicate_id`, so a re-sent
+    event is kept once and the repeat is on record.
+    """
+    by_key = {(m.suffix, m.partition, m.offset): m for m in messages}
+    events, dups = _split_stored_duplicates(cur, outcome.events, by_key)
+    letters = rejections_to_table([*outcome.rejections, *dups])
+    gstore.insert_events(cur, events)
+    gstore.insert_dead_letters(cur, letters)
+    gstore.enqueue(cur, dead_letters_to_outbox(letters, prefix))
+    return Stored(events.num_rows, letters.num_rows)

@@ -1,0 +1,330 @@
+"""Raw Kafka messages to valid event columns or rejections with a reason.
+
+Pure: takes a batch of raw messages, the city's registry and `now`; returns an
+Arrow table of valid events and a list of `Rejection`s. Each message is decoded
+once by msgspec (C code that parses and type-checks against `contract`); every
+check after that (registry, clock, finiteness, duplicates within the batch)
+runs over whole columns. What a message's cell or region is belongs to `geo`;
+whether its id is already stored belongs to the store.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from operator import attrgetter
+from typing import Final
+
+import msgspec
+import numpy as np
+import pyarrow as pa
+
+from onegrid.geo.registry import Registry
+from onegrid.streams.contract import (
+    ENVIRONMENT,
+    FUTURE_TOLERANCE_S,
+    INCIDENT,
+    MAX_MESSAGE_BYTES,
+    POLLUTANTS,
+    SENSOR,
+    EnvironmentEvent,
+    ErrorCode,
+    IncidentEvent,
+    SensorEvent,
+)
+
+
+@dataclass(frozen=True)
+class RawMessage:
+    """One message as the consumer received it; `value` is kept byte for byte."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    suffix: str  # the topic name without its prefix: sensor, environment, incident
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A message that failed validation, with a stable code and a sentence to act on."""
+
+    message: RawMessage
+    code: ErrorCode
+    reason: str
+
+
+@dataclass(frozen=True)
+class Validated:
+    """The outcome of validating a batch: valid events as columns, and rejections."""
+
+    events: pa.Table
+    rejections: list[Rejection] = field(default_factory=list)
+
+
+EVENT_SCHEMA: Final = pa.schema([
+    ("id", pa.string()), ("topic", pa.string()), ("ts", pa.timestamp("ms", tz="UTC")),
+    ("lat", pa.float64()), ("lng", pa.float64()), ("located_by", pa.string()),
+    ("source_id", pa.string()), ("metric", pa.string()), ("value", pa.float64()),
+    ("unit", pa.string()),
+    *[(p, pa.float64()) for p in POLLUTANTS],
+    ("wind_dir_deg", pa.float64()), ("wind_speed_ms", pa.float64()),
+    ("category", pa.string()), ("source", pa.string()), ("severity", pa.int8()),
+    ("description", pa.string()), ("address", pa.string()),
+    ("reporter_name", pa.string()), ("reporter_phone", pa.string()),
+    ("kafka_partition", pa.int32()), ("kafka_offset", pa.int64()),
+])
+
+_DECODERS: Final = {
+    SENSOR: msgspec.json.Decoder(SensorEvent),
+    ENVIRONMENT: msgspec.json.Decoder(EnvironmentEvent),
+    INCIDENT: msgspec.json.Decoder(IncidentEvent),
+}
+
+_AT = re.compile(r" - at `\$\.?([^`]*)`$")
+
+
+def _decode_error(value: bytes, exc: Exception) -> tuple[ErrorCode, str]:
+    """Return the code and reason for a message msgspec could not decode."""
+    if isinstance(exc, UnicodeDecodeError):
+        return ErrorCode.NOT_UTF8, f"the message is not valid UTF-8 (byte {exc.start})"
+    try:
+        text = value.decode("utf-8")
+    except UnicodeDecodeError as err:
+        return ErrorCode.NOT_UTF8, f"the message is not valid UTF-8 (byte {err.start})"
+    if re.search(r"(?<![\"\w])-?(NaN|Infinity)(?![\"\w])", text):
+        return ErrorCode.NOT_FINITE, "NaN or Infinity is not a number in JSON"
+    return ErrorCode.NOT_JSON, f"not a JSON document: {str(exc).removeprefix('JSON is malformed: ')}"
+
+
+def _validation_error(exc: msgspec.ValidationError) -> tuple[ErrorCode, str]:
+    """Return the code and reason for a JSON document that breaks the contract."""
+    text = str(exc)
+    match = _AT.search(text)
+    where = match.group(1) if match else ""
+    what = _AT.sub("", text)
+    if where == "" and what.startswith("Expected `object`"):
+        return ErrorCode.NOT_OBJECT, f"the message must be a JSON object ({what.lower()})"
+    if what.startswith("Object missing required field"):
+        name = what.split("`")[1]
+        prefix = f"{where}." if where else ""
+        return ErrorCode.MISSING_FIELD, f"required field {prefix}{name!s} is missing"
+    if where == "id":
+        return ErrorCode.BAD_ID, f"field id: {what}; ids are strings of 1-128 characters"
+    if where == "ts":
+        return ErrorCode.BAD_TIMESTAMP, f"field ts: {what}"
+    if what == "Number out of range":
+        return ErrorCode.NOT_FINITE, f"field {where}: the number is too large to be finite"
+    if re.match(r"Expected `\w+` (<=|>=|<|>) ", what) or what.startswith("Invalid enum value"):
+        return ErrorCode.OUT_OF_RANGE, f"field {where}: {what}"
+    if "of length" in what:
+        return ErrorCode.OUT_OF_RANGE, f"field {where}: {what}"
+    return ErrorCode.WRONG_TYPE, f"field {where}: {what}"
+
+
+def _decode(messages: Sequence[RawMessage]) -> tuple[dict[str, list], list[Rejection]]:
+    """Decode each message with its topic's Struct; return decoded per topic and rejections."""
+    decoded: dict[str, list] = {SENSOR: [], ENVIRONMENT: [], INCIDENT: []}
+    rejections: list[Rejection] = []
+    for msg in messages:
+        value = msg.value or b""
+        if len(value) > MAX_MESSAGE_BYTES:
+            rejections.append(Rejection(msg, ErrorCode.OVERSIZED,
+                                        f"message is {len(value)} bytes; the limit is "
+                                        f"{MAX_MESSAGE_BYTES}"))
+            continue
+        decoder = _DECODERS.get(msg.suffix)
+        if decoder is None:
+            rejections.append(Rejection(msg, ErrorCode.UNKNOWN_TOPIC,
+                                        f"topic {msg.topic} carries no input events"))
+            continue
+        try:
+            decoded[msg.suffix].append((msg, decoder.decode(value)))
+        except msgspec.ValidationError as exc:
+            rejections.append(Rejection(msg, *_validation_error(exc)))
+        except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+            rejections.append(Rejection(msg, *_decode_error(value, exc)))
+    return decoded, rejections
+
+
+def _ts_ms(values: list) -> np.ndarray:
+    """Return epoch milliseconds for timestamps given as aware datetimes or epoch ms."""
+    return np.fromiter(
+        (v if isinstance(v, int) else int(v.timestamp() * 1000) for v in values),
+        dtype=np.int64, count=len(values),
+    )
+
+
+def _as_float(values: Sequence[float | None]) -> np.ndarray:
+    return np.array(values, dtype=np.float64)  # None -> nan
+
+
+class _Checker:
+    """Collects per-row rejections for one topic's decoded events, column by column."""
+
+    def __init__(self, pairs: list[tuple[RawMessage, object]]):
+        self.messages = [m for m, _ in pairs]
+        self.events = [e for _, e in pairs]
+        self.ok = np.ones(len(pairs), dtype=bool)
+        self.rejections: list[Rejection] = []
+
+    def column(self, name: str) -> list:
+        return list(map(attrgetter(name), self.events))
+
+    def reject(self, bad: np.ndarray, code: ErrorCode, reason) -> None:
+        """Reject rows where `bad` holds (and not yet rejected); reason(i) -> str."""
+        for i in np.flatnonzero(bad & self.ok):
+            self.rejections.append(Rejection(self.messages[i], code, reason(int(i))))
+        self.ok &= ~bad
+
+
+def _common(ck: _Checker, now: datetime) -> dict[str, np.ndarray]:
+    """Check the fields every event carries; return id, ts, lat, lng columns."""
+    ids = np.array(ck.column("id"), dtype=object)
+    ts = _ts_ms(ck.column("ts"))
+    limit = int(now.timestamp() * 1000) + FUTURE_TOLERANCE_S * 1000
+    ck.reject(ts > limit, ErrorCode.FUTURE_TIMESTAMP,
+              lambda i: f"ts is {(ts[i] - limit) / 60000 + 5:.0f} min ahead of the engine's "
+                        "clock; the limit is 5 min")
+    lat, lng = _as_float(ck.column("lat")), _as_float(ck.column("lng"))
+    half = np.isnan(lat) != np.isnan(lng)
+    ck.reject(half, ErrorCode.MISSING_LOCATION, lambda i: "lat and lng must come together")
+    return {"id": ids, "ts": ts, "lat": lat, "lng": lng}
+
+
+def _locate(ck: _Checker, cols: dict, ids: list[str], registered: dict, code: ErrorCode,
+            what: str) -> None:
+    """Fill missing lat/lng from the registry; reject unlocatable rows."""
+    missing = np.isnan(cols["lat"])
+    cols["located_by"] = np.where(missing, "registry", "event").astype(object)
+    for i in np.flatnonzero(missing & ck.ok):
+        place = registered.get(ids[i])
+        if place is not None:
+            cols["lat"][i], cols["lng"][i] = place.lat, place.lng
+    unknown = np.isnan(cols["lat"])
+    ck.reject(unknown, code,
+              lambda i: f"{what} {ids[i]!r} is not registered and the event has no lat/lng")
+
+
+def _sensor_columns(ck: _Checker, reg: Registry, now: datetime) -> dict:
+    cols = _common(ck, now)
+    ids, metrics, units = ck.column("sensor_id"), ck.column("metric"), ck.column("unit")
+    value = _as_float(ck.column("value"))
+    ck.reject(~np.isfinite(value), ErrorCode.NOT_FINITE, lambda i: "field value must be finite")
+    known = np.fromiter((m in reg.metrics for m in metrics), dtype=bool, count=len(metrics))
+    ck.reject(~known, ErrorCode.UNKNOWN_METRIC,
+              lambda i: f"metric {metrics[i]!r} is not in the metric catalogue")
+    wrong_unit = np.fromiter(
+        (u is not None and m in reg.metrics and u != reg.metrics[m].unit
+         for m, u in zip(metrics, units, strict=True)), dtype=bool, count=len(units))
+    ck.reject(wrong_unit, ErrorCode.UNIT_MISMATCH,
+              lambda i: f"unit {units[i]!r} for {metrics[i]} should be "
+                        f"{reg.metrics[metrics[i]].unit!r}")
+    _locate(ck, cols, ids, reg.sensors, ErrorCode.UNKNOWN_SENSOR, "sensor")
+    cols.update(source_id=ids, metric=metrics, value=value,
+                unit=[u or (reg.metrics[m].unit if m in reg.metrics else None)
+                      for m, u in zip(metrics, units, strict=True)])
+    return cols
+
+
+def _environment_columns(ck: _Checker, reg: Registry, now: datetime) -> dict:
+    cols = _common(ck, now)
+    ids = ck.column("station_id")
+    for name in (*POLLUTANTS, "wind_dir_deg", "wind_speed_ms"):
+        cols[name] = _as_float(ck.column(name))
+    none = np.all([np.isnan(cols[p]) for p in POLLUTANTS], axis=0)
+    ck.reject(none, ErrorCode.NO_POLLUTANT, lambda i: "no pollutant value in the reading")
+    _locate(ck, cols, ids, reg.stations, ErrorCode.UNKNOWN_STATION, "station")
+    cols["source_id"] = ids
+    return cols
+
+
+def _incident_columns(ck: _Checker, reg: Registry, now: datetime) -> dict:
+    cols = _common(ck, now)
+    cats = ck.column("category")
+    known = np.fromiter((c in reg.categories for c in cats), dtype=bool, count=len(cats))
+    ck.reject(~known, ErrorCode.UNKNOWN_CATEGORY,
+              lambda i: f"category {cats[i]!r} is not in the category catalogue")
+    ck.reject(np.isnan(cols["lat"]), ErrorCode.MISSING_LOCATION,
+              lambda i: "an incident report needs lat and lng")
+    cols["located_by"] = np.full(len(cats), "event", dtype=object)
+    sev = ck.column("severity")
+    reporters = ck.column("reporter")
+    cols.update(
+        category=cats, source=ck.column("source"),
+        severity=[s if s is not None else (reg.categories[c].default_severity
+                                          if c in reg.categories else None)
+                  for c, s in zip(cats, sev, strict=True)],
+        description=ck.column("description"), address=ck.column("address"),
+        reporter_name=[r.name if r else None for r in reporters],
+        reporter_phone=[r.phone if r else None for r in reporters],
+    )
+    return cols
+
+
+_COLUMNS: Final = {SENSOR: _sensor_columns, ENVIRONMENT: _environment_columns,
+                   INCIDENT: _incident_columns}
+
+
+def _to_table(suffix: str, ck: _Checker, cols: dict) -> pa.Table:
+    """Return the surviving rows of one topic as a table in EVENT_SCHEMA."""
+    n = len(ck.events)
+    cols = dict(cols)
+    cols["ts"] = cols["ts"].astype("datetime64[ms]")
+    cols["topic"] = [suffix] * n
+    cols["kafka_partition"] = [m.partition for m in ck.messages]
+    cols["kafka_offset"] = [m.offset for m in ck.messages]
+    arrays = []
+    for f in EVENT_SCHEMA:
+        col = cols.get(f.name)
+        if col is None:
+            arrays.append(pa.nulls(n, f.type))
+        elif isinstance(col, np.ndarray) and col.dtype.kind == "f":
+            arrays.append(pa.array(col, f.type, mask=np.isnan(col)))
+        else:
+            arrays.append(pa.array(col, f.type) if f.name != "ts"
+                          else pa.array(col).cast(f.type))
+    return pa.Table.from_arrays(arrays, schema=EVENT_SCHEMA).filter(pa.array(ck.ok))
+
+
+def _drop_batch_duplicates(table: pa.Table, by_key: dict) -> tuple[pa.Table, list[Rejection]]:
+    """Keep the first event of each id within the batch; reject the repeats."""
+    ids = table.column("id").to_numpy(zero_copy_only=False)
+    _, first = np.unique(ids, return_index=True)
+    if len(first) == len(ids):
+        return table, []
+    keep = np.zeros(len(ids), dtype=bool)
+    keep[first] = True
+    parts, offsets = table.column("kafka_partition").to_pylist(), table.column(
+        "kafka_offset").to_pylist()
+    topics = table.column("topic").to_pylist()
+    rejections = [
+        Rejection(by_key[(topics[i], parts[i], offsets[i])], ErrorCode.DUPLICATE_ID,
+                  f"id {ids[i]!r} appears earlier in the stream; an event is stored once")
+        for i in np.flatnonzero(~keep)
+    ]
+    return table.filter(pa.array(keep)), rejections
+
+
+def validate(messages: Sequence[RawMessage], registry: Registry, now: datetime) -> Validated:
+    """Return the batch's valid events (EVENT_SCHEMA) and its rejections.
+
+    `now` is the engine's clock (aware datetime); events more than 5 minutes
+    ahead of it are rejected. Duplicate ids within the batch keep the first.
+    """
+    decoded, rejections = _decode(messages)
+    tables = []
+    for suffix, pairs in decoded.items():
+        if not pairs:
+            continue
+        ck = _Checker(pairs)
+        cols = _COLUMNS[suffix](ck, registry, now)
+        tables.append(_to_table(suffix, ck, cols))
+        rejections.extend(ck.rejections)
+    events = pa.concat_tables(tables) if tables else EVENT_SCHEMA.empty_table()
+    by_key = {(m.suffix, m.partition, m.offset): m for m in messages}
+    events, dups = _drop_batch_duplicates(events, by_key)
+    return Validated(events, rejections + dups)
