@@ -156,15 +156,35 @@ def cmd_schemas(args) -> int:
     return 0
 
 
+def _level_fields(specs: list[str]) -> dict | None:
+    """Parse --field LEVEL=ID[,NAME_ZH[,NAME_EN]] options into LevelFields."""
+    from onegrid.geo.city_import import LevelFields
+    from onegrid.geo.regions import LEVELS
+
+    fields = {}
+    for spec in specs:
+        level, _, cols = spec.partition("=")
+        parts = [c or None for c in cols.split(",")]
+        if level not in LEVELS or not parts or not parts[0]:
+            raise UserError(f"--field {spec!r}: expected LEVEL=ID_COLUMN[,NAME_ZH[,NAME_EN]] "
+                            f"with LEVEL one of {', '.join(LEVELS)}")
+        fields[level] = LevelFields(*parts[:3])
+    return fields or None
+
+
 def cmd_city_import(args) -> int:
     """Import a city's own boundaries and build its grid."""
-    from onegrid.geo.city_import import import_city_cli
+    from onegrid.geo.city_import import import_city
 
     try:
-        summary = import_city_cli(args)
+        out = import_city(Path(args.src), Path(args.out), layer=args.layer,
+                          fields=_level_fields(args.field), src_crs=args.src_crs,
+                          qualify_ids=args.qualify_ids, grid_area_m2=args.grid_area_m2,
+                          echo=print)
     except (ValueError, OSError) as exc:
         raise UserError(str(exc)) from None
-    print(summary)
+    print(f"onegrid city import: wrote {out}; add its registers (metrics.csv, sensors.csv, "
+          "...; see onegrid/data/README.md) and pass --city to use it")
     return 0
 
 
@@ -256,8 +276,17 @@ def build_parser() -> argparse.ArgumentParser:
     city = sub.add_parser("city", help="city boundaries and grid")
     csub = city.add_subparsers(dest="city_command", required=True, metavar="COMMAND")
     p = csub.add_parser("import", help="load a city from GeoJSON, GeoPackage or Shapefile")
-    from onegrid.geo.city_import import add_import_arguments
-    add_import_arguments(p)
+    p.add_argument("src", help="boundary file: one feature per grid (or per community)")
+    p.add_argument("--out", required=True, help="city folder to write")
+    p.add_argument("--layer", default=None, help="layer of a multi-layer file")
+    p.add_argument("--field", action="append", default=[], metavar="LEVEL=ID[,ZH[,EN]]",
+                   help="columns of a level's id and names (default: <level>_id, "
+                        "<level>_name_zh, <level>_name_en); repeat per level")
+    p.add_argument("--src-crs", default=None, help="CRS when the file declares none")
+    p.add_argument("--qualify-ids", action="store_true",
+                   help="prefix ids unique only within their parent with the parent id")
+    p.add_argument("--grid-area-m2", type=float, default=360_000.0,
+                   help="grid size when the file has communities only (default 360000)")
     p.set_defaults(func=cmd_city_import)
     return parser
 

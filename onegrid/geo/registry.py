@@ -130,7 +130,8 @@ def _num(path: Path, line: int, row: dict[str, str], col: str) -> float:
     try:
         value = float(row[col])
     except (TypeError, ValueError):
-        raise RegistryError(f"{path}:{line}: column {col!r} is not a number: {row[col]!r}")
+        raise RegistryError(
+            f"{path}:{line}: column {col!r} is not a number: {row[col]!r}") from None
     if not math.isfinite(value):
         raise RegistryError(f"{path}:{line}: column {col!r} must be finite")
     return value
@@ -201,7 +202,9 @@ def _load_departments(folder: Path) -> dict[str, Department]:
     }
 
 
-def _load_categories(folder: Path, kinds: set[str], limits: dict[str, float]) -> dict[str, Category]:
+def _load_categories(
+    folder: Path, kinds: set[str], limits: dict[str, float]
+) -> dict[str, Category]:
     path = folder / "categories.csv"
     cols = ("code", "name_zh", "name_en", "lead_kind", "assist_kinds", "default_severity",
             "time_limit_class", "group")
@@ -273,9 +276,9 @@ def load_registry(folder: Path | None = None) -> Registry:
     try:
         meta = tomllib.loads(meta_path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise RegistryError(f"{meta_path}: file not found")
+        raise RegistryError(f"{meta_path}: file not found") from None
     except tomllib.TOMLDecodeError as exc:
-        raise RegistryError(f"{meta_path}: {exc}")
+        raise RegistryError(f"{meta_path}: {exc}") from None
     metrics = _load_metrics(folder)
     departments = _load_departments(folder)
     limits = _load_time_limits(folder)

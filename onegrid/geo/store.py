@@ -113,8 +113,7 @@ class Store:
 
     def query(self, sql: str, params: list | None = None) -> pa.Table:
         """Run a read query on this thread's cursor and return an Arrow table."""
-        cur = self.cursor()
-        return cur.execute(sql, params or []).to_arrow_table()
+        return self.cursor().sql(sql, params=params or None).to_arrow_table()
 
     def scalar(self, sql: str, params: list | None = None) -> Any:
         """Run a query and return the first column of its first row (or None)."""

@@ -4,6 +4,7 @@ kind of bad input in dead letters with a reason, the good events around it kept.
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import h3
@@ -120,8 +121,23 @@ def bad_inputs(city) -> list[tuple[str, str, bytes | None, ErrorCode]]:
     ]
 
 
-@pytest.fixture
-def ingested(broker, topics, group_factory, store, demo_city):
+@pytest.fixture(scope="module")
+def topics(broker) -> str:
+    """One topic prefix for the whole module: the stream is ingested once."""
+    from onegrid.streams.broker import create_topics
+    create_topics(broker, prefix="ingest-module.")
+    return "ingest-module."
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    with Store(tmp_path_factory.mktemp("ingest") / "onegrid.duckdb") as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def ingested(broker, topics, store, demo_city):
+    group_factory = lambda: f"ingest-{uuid.uuid4().hex[:8]}"  # noqa: E731
     goods = good_events(demo_city)
     bads = bad_inputs(demo_city)
     # The first good sensor event is stored in an earlier batch, so its repeat
