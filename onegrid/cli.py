@@ -99,11 +99,14 @@ def cmd_run(args) -> int:
     config = EngineConfig(bootstrap=bootstrap, prefix=args.prefix, group_id=args.group,
                           session_timeout_ms=args.session_timeout_ms,
                           until_idle_s=args.until_idle)
-    with Store(args.db) as store:
+    with Store(args.db, threads=args.db_threads) as store:
         runner = EngineRunner(config, city, store)
         _stop_on_signals(runner.stop)
         stats = runner.run()
-    print(f"onegrid run: stored {stats.stored} events, {stats.rejected} dead letters",
+    drain = (f" in {stats.drain_s:.2f} s from first record to last commit "
+             f"({(stats.stored + stats.rejected) / stats.drain_s:,.0f} messages/s)"
+             if stats.drain_s else "")
+    print(f"onegrid run: stored {stats.stored} events, {stats.rejected} dead letters{drain}",
           file=sys.stderr)
     return 0
 
@@ -242,6 +245,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="exit once nothing new has arrived for this long")
     p.add_argument("--session-timeout-ms", type=int, default=8000,
                    help="consumer group session timeout (default 8000)")
+    p.add_argument("--db-threads", type=int, default=int(_env("ONEGRID_DB_THREADS", "0")) or None,
+                   help="DuckDB worker threads (default: one per core)")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("serve", help="the dashboard, from a node's store")

@@ -81,12 +81,13 @@ ON CONFLICT DO UPDATE SET
 class Store:
     """A DuckDB file with the OneGrid schema; one per node process."""
 
-    def __init__(self, path: str | Path, read_only: bool = False):
+    def __init__(self, path: str | Path, read_only: bool = False, threads: int | None = None):
         self.path = Path(path)
         self.read_only = read_only
         if not read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = duckdb.connect(str(self.path), read_only=read_only)
+        config = {"threads": threads} if threads else {}
+        self._conn = duckdb.connect(str(self.path), read_only=read_only, config=config)
         self._local = threading.local()
         self._write_lock = threading.Lock()
         if not read_only:

@@ -63,6 +63,18 @@ class Stats:
     batches: int = 0
     started: float = field(default_factory=time.monotonic)
     lag: int | None = None  # None: unknown (the embedded broker misreports end offsets)
+    poll_s: float = 0.0  # time spent in poll, process and write: where the loop waits
+    process_s: float = 0.0
+    write_s: float = 0.0
+    first_record_at: float | None = None  # monotonic time of the first record polled
+    last_write_at: float | None = None  # monotonic time the last batch committed
+
+    @property
+    def drain_s(self) -> float | None:
+        """Seconds from the first record polled to the last batch committed."""
+        if self.first_record_at is None or self.last_write_at is None:
+            return None
+        return self.last_write_at - self.first_record_at
 
 
 class _SeekToStored(ConsumerRebalanceListener):
@@ -132,6 +144,9 @@ class EngineRunner:
             self.consumer.close()
             self.producer.close()
             self._status(final=True)
+        s = self.stats
+        log.info("time in poll %.2f s, process %.2f s, write %.2f s over %d batches",
+                 s.poll_s, s.process_s, s.write_s, s.batches)
         if self.error:
             raise self.error
         return self.stats
@@ -144,10 +159,15 @@ class EngineRunner:
         last_data = time.monotonic()
         next_status = time.monotonic() + self.config.status_interval_s
         while not self.stop_event.is_set() and self.error is None:
+            t0 = time.monotonic()
             records = self.consumer.poll(timeout_ms=200)
             now = time.monotonic()
             if records:
+                self.stats.poll_s += now - t0
+            if records:
                 last_data = now
+                if self.stats.first_record_at is None:
+                    self.stats.first_record_at = now
                 self._enqueue(records)
             self._commit_to_kafka()
             if now >= next_status:
@@ -173,7 +193,9 @@ class EngineRunner:
             messages.extend(RawMessage(tp.topic, tp.partition, r.offset, r.key, r.value, suffix)
                             for r in recs)
             offsets[(tp.topic, tp.partition)] = recs[-1].offset + 1
+        t0 = time.monotonic()
         outcome = process(messages, self.city, self.clock())
+        self.stats.process_s += time.monotonic() - t0
         self.pending.put((messages, outcome, offsets))
 
     def _write_loop(self) -> None:
@@ -193,13 +215,16 @@ class EngineRunner:
 
     def _write(self, messages, outcome, offsets) -> None:
         prefix = self.config.prefix
+        t0 = time.monotonic()
         stored = self.store.write(lambda cur: store_outcome(cur, outcome, messages, prefix),
                                   offsets)
+        self.stats.write_s += time.monotonic() - t0
         if stored.dead_letters:
             self._publish_outbox()
         self.stats.stored += stored.events
         self.stats.rejected += stored.dead_letters
         self.stats.batches += 1
+        self.stats.last_write_at = time.monotonic()
         self.to_commit.put(offsets)
 
     def _publish_outbox(self) -> None:

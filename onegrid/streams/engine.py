@@ -111,13 +111,14 @@ def dead_letters_to_outbox(letters: pa.Table, prefix: str) -> pa.Table:
 
 
 def _split_stored_duplicates(cur: duckdb.DuckDBPyConnection, events: pa.Table,
-                             by_key: dict) -> tuple[pa.Table, list[Rejection]]:
+                             messages: Sequence[RawMessage]) -> tuple[pa.Table, list[Rejection]]:
     """Move events whose id is already in the store to the rejections."""
     if events.num_rows == 0:
         return events, []
     seen = gstore.existing_ids(cur, events.column("id"))
     if not seen:
         return events, []
+    by_key = {(m.suffix, m.partition, m.offset): m for m in messages}
     ids = events.column("id").to_pylist()
     dup = np.fromiter((i in seen for i in ids), dtype=bool, count=len(ids))
     keys = zip(events.column("topic").to_pylist(), events.column("kafka_partition").to_pylist(),
@@ -137,8 +138,7 @@ def store_outcome(cur: duckdb.DuckDBPyConnection, outcome: Outcome,
     Ids already stored become dead letters with `duplicate_id`, so a re-sent
     event is kept once and the repeat is on record.
     """
-    by_key = {(m.suffix, m.partition, m.offset): m for m in messages}
-    events, dups = _split_stored_duplicates(cur, outcome.events, by_key)
+    events, dups = _split_stored_duplicates(cur, outcome.events, messages)
     letters = rejections_to_table([*outcome.rejections, *dups])
     gstore.insert_events(cur, events)
     gstore.insert_dead_letters(cur, letters)

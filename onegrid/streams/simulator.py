@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Final
 from zoneinfo import ZoneInfo
 
@@ -380,7 +380,7 @@ class _Chunk:
 class _Batch:
     """Messages of one source for one chunk, in any order; `_merge` sorts them."""
 
-    topic: str
+    topic: str | list[str]  # one topic, or one per message (malformed ones)
     ts: list[int]
     keys: list[bytes]
     values: list[bytes]
@@ -419,7 +419,7 @@ class _Sensors:
 
     def chunk(self, chunk: _Chunk, n: int) -> _Batch:
         """Return `n` readings spread over the chunk (fewer if a device is silent)."""
-        if not self.ids:
+        if not self.ids or not n:
             return _Batch(SENSOR, [], [], [], [])
         idx = self.order[(self.cursor + np.arange(n)) % len(self.ids)]
         self.cursor = (self.cursor + n) % len(self.ids)
@@ -525,7 +525,7 @@ class _Stations:
 
     def chunk(self, chunk: _Chunk, n: int) -> _Batch:
         """Return `n` station readings spread over the chunk."""
-        if not self.ids:
+        if not self.ids or not n:
             return _Batch(ENVIRONMENT, [], [], [], [])
         idx = self.order[(self.cursor + np.arange(n)) % len(self.ids)]
         self.cursor = (self.cursor + n) % len(self.ids)
@@ -612,23 +612,24 @@ class _Incidents:
         rng, ts = self.rng, _times(self.rng, chunk, n)
         spot, lat, lng = self._places(n)
         sources = rng.choice(len(_SOURCES), size=n, p=_SOURCE_SHARES).tolist()
-        picks, extra = rng.random(n).tolist(), rng.random((3, n))
+        # One row of uniforms per free choice of a report, drawn for the whole chunk.
+        u, phones = rng.random((_DRAWS, n)).T.tolist(), rng.integers(10**8, size=n).tolist()
         iso, out, keys = _iso(ts, chunk.offset_s), [], []
         for j in range(n):
-            source = _SOURCES[sources[j]]
-            code = self._category(spot[j], picks[j])
+            source, r = _SOURCES[sources[j]], u[j]
+            code = self._category(spot[j], r[0])
+            address = self._address(spot[j], r[1], r[2])
             d = {"id": f"{self.prefix}{self.seq + j}",
                  "ts": iso[j] if source in _ISO_SOURCES else int(ts[j]),
-                 "lat": lat[j], "lng": lng[j], "category": code, "source": source}
-            address = self._address(spot[j])
-            d["description"] = self._describe(source, code, address)
-            d["address"] = address
-            severity = self._severity(code, extra[0, j], extra[1, j])
+                 "lat": lat[j], "lng": lng[j], "category": code, "source": source,
+                 "description": self._describe(source, code, address, r[3], r[4], r[5]),
+                 "address": address}
+            severity = self._severity(code, r[6], r[7])
             if severity is not None:
                 d["severity"] = severity
             if source in ("hotline", "app"):
-                d["reporter"] = self._reporter()
-            keys.append(self._key(source))
+                d["reporter"] = _reporter(r[8], r[9], r[10], r[11], phones[j])
+            keys.append(_key(source, r[12]))
             out.append(_ENC.encode(d))
         self.seq += n
         return _Batch(INCIDENT, ts.tolist(), keys, out, [""] * n)
@@ -654,17 +655,15 @@ class _Incidents:
         codes = self.spots[spot].categories if spot >= 0 else self.codes
         return codes[int(pick * len(codes))]
 
-    def _address(self, spot: int) -> str:
-        rng = self.rng
+    def _address(self, spot: int, u: float, v: float) -> str:
         if spot >= 0:
-            return self.spots[spot].name_zh + _NEAR[rng.integers(len(_NEAR))]
-        return f"{_ROADS[rng.integers(len(_ROADS))]}{rng.integers(1, 1200)}号"
+            return self.spots[spot].name_zh + _pick(_NEAR, u)
+        return f"{_pick(_ROADS, u)}{1 + int(v * 1200)}号"
 
-    def _describe(self, source: str, code: str, address: str) -> str:
-        rng = self.rng
-        templates = _TEMPLATES[source]
-        detail = _DETAILS[rng.integers(len(_DETAILS))].format(n=rng.integers(2, 15))
-        return templates[rng.integers(len(templates))].format(
+    def _describe(self, source: str, code: str, address: str, u: float, v: float,
+                  w: float) -> str:
+        detail = _pick(_DETAILS, u).format(n=2 + int(v * 13))
+        return _pick(_TEMPLATES[source], w).format(
             a=address, c=self.reg.categories[code].name_zh, d=detail)
 
     def _severity(self, code: str, u: float, omit: float) -> int | None:
@@ -673,15 +672,293 @@ class _Incidents:
         shift = -1 if u < 0.1 else (1 if u > 0.85 else 0)
         return min(4, max(1, self.reg.categories[code].default_severity + shift))
 
-    def _reporter(self) -> dict[str, str]:
-        rng = self.rng
-        given = "".join(_GIVEN[k] for k in rng.integers(len(_GIVEN), size=rng.integers(1, 3)))
-        phone = f"{_PHONE_PREFIXES[rng.integers(len(_PHONE_PREFIXES))]}{rng.integers(10**8):08d}"
-        return {"name": _SURNAMES[rng.integers(len(_SURNAMES))] + given, "phone": phone}
 
-    def _key(self, source: str) -> bytes:
-        if source == "patrol":
-            return f"patrol-W{self.rng.integers(1, 61):03d}".encode()
-        if source == "video":
-            return f"video-C{self.rng.integers(1, 401):04d}".encode()
-        return source.encode()
+_DRAWS: Final = 13  # uniforms per incident report, see _Incidents.chunk
+
+
+def _pick(items, u: float):
+    """Return the item a uniform draw in [0, 1) falls on."""
+    return items[int(u * len(items))]
+
+
+def _reporter(u: float, v: float, w: float, x: float, digits: int) -> dict[str, str]:
+    """Return a fictional reporter: a common surname, one or two given characters, a mobile."""
+    given = _pick(_GIVEN, v) + (_pick(_GIVEN, w) if x < 0.6 else "")
+    return {"name": _pick(_SURNAMES, u) + given,
+            "phone": f"{_pick(_PHONE_PREFIXES, x)}{digits:08d}"}
+
+
+def _key(source: str, u: float) -> bytes:
+    """Return the reporting channel: hotline, app, patrol-<worker> or video-<camera>."""
+    if source == "patrol":
+        return f"patrol-W{1 + int(u * 60):03d}".encode()
+    if source == "video":
+        return f"video-C{1 + int(u * 400):04d}".encode()
+    return source.encode()
+
+
+# --- malformed messages -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _BadCtx:
+    """What a malformed message is built from: the registry, a time, a marker id."""
+
+    reg: Registry
+    sensors: dict  # the healthy devices, so a silent one stays silent
+    rng: np.random.Generator
+    ts_ms: int
+    offset_s: int
+    bad_id: str  # "bad-<kind>-<tag>-<n>": in every malformed message's bytes
+
+    def iso(self, ts_ms: int | None = None) -> str:
+        return _iso(np.array([self.ts_ms if ts_ms is None else ts_ms]), self.offset_s)[0]
+
+    def pick(self, items: dict):
+        return items[sorted(items)[self.rng.integers(len(items))]]
+
+
+def _sensor_dict(c: _BadCtx) -> tuple[bytes, dict]:
+    s = c.pick(c.sensors)
+    m = c.reg.metrics[s.metric]
+    value = round(m.min_plausible + 0.3 * (m.max_plausible - m.min_plausible), 2)
+    return s.sensor_id.encode(), {"id": c.bad_id, "ts": c.ts_ms, "sensor_id": s.sensor_id,
+                                  "metric": s.metric, "value": value}
+
+
+def _station_dict(c: _BadCtx) -> tuple[bytes, dict]:
+    s = c.pick(c.reg.stations)
+    return s.station_id.encode(), {"id": c.bad_id, "ts": c.iso(), "station_id": s.station_id,
+                                   "pm25": 35.0, "pm10": 61.0, "no2": 30.0}
+
+
+def _incident_dict(c: _BadCtx) -> tuple[bytes, dict]:
+    code = sorted(c.reg.categories)[c.rng.integers(len(c.reg.categories))]
+    lat, lng = c.reg.center
+    return b"hotline", {"id": c.bad_id, "ts": c.iso(), "lat": round(lat, 6),
+                        "lng": round(lng, 6), "category": code, "source": "hotline",
+                        "description": "市民来电反映情况。"}
+
+
+def _literal(d: dict, field: str, literal: bytes) -> bytes:
+    """Encode `d` with `field`'s value replaced by raw JSON text (e.g. NaN)."""
+    return _ENC.encode({**d, field: "\x00lit\x00"}).replace(b'"\\u0000lit\\u0000"', literal)
+
+
+def _with(make, **changes) -> Callable[[_BadCtx], tuple[bytes, bytes]]:
+    """A malformed kind that is a good message with some fields changed (None drops one)."""
+    def build(c: _BadCtx) -> tuple[bytes, bytes]:
+        key, d = make(c)
+        for name, value in changes.items():
+            value = value(c) if callable(value) else value
+            if value is None:
+                d.pop(name, None)
+            else:
+                d[name] = value
+        return key, _ENC.encode(d)
+    return build
+
+
+def _not_json(c: _BadCtx) -> tuple[bytes, bytes]:
+    key, d = _sensor_dict(c)
+    good = _ENC.encode(d)
+    variants = (good[: -int(c.rng.integers(1, 8))],  # cut short
+                repr(d).encode(),  # a Python dict, single quotes
+                good[:-1] + b",}")  # a trailing comma
+    return key, variants[c.rng.integers(3)]
+
+
+def _not_utf8(c: _BadCtx) -> tuple[bytes, bytes]:
+    # A legacy hotline system that still writes GBK.
+    key, d = _incident_dict(c)
+    return key, _literal(d, "description", b'"' + "井盖缺失，污水外溢".encode("gbk") + b'"')
+
+
+def _not_finite(c: _BadCtx) -> tuple[bytes, bytes]:
+    key, d = _sensor_dict(c)
+    return key, _literal(d, "value", (b"NaN", b"Infinity", b"-Infinity")[c.rng.integers(3)])
+
+
+def _bad_ts(c: _BadCtx) -> tuple[bytes, bytes]:
+    key, d = _station_dict(c)
+    local = c.iso()[:19]
+    d["ts"] = (local.replace("T", " "), "昨天下午三点", f"{local[8:10]}/{local[5:7]}/{local[:4]}")[
+        c.rng.integers(3)]
+    return key, _ENC.encode(d)
+
+
+def _duplicate(c: _BadCtx) -> list[tuple[bytes, bytes, str]]:
+    """A gateway's retry: the same event again, a little later (the first copy is good)."""
+    key, d = _sensor_dict(c)
+    d["id"] = c.bad_id.replace("bad-", "s-", 1)
+    return [(key, _ENC.encode(d), ""), (key, _ENC.encode({**d, "sim_fault": c.bad_id}),
+                                        "duplicate_id")]
+
+
+def _unlisted(c: _BadCtx) -> str:
+    return next(m for m in ("vibration_mm", "humidity_pct", "x_unlisted") if m not in c.reg.metrics)
+
+
+def _oversized(c: _BadCtx) -> str:
+    return "现场情况描述：" + "垃圾堆积严重，" * 3300  # about 69 KB of UTF-8
+
+
+@dataclass(frozen=True)
+class MalformedKind:
+    """A kind of malformed message: its topic and the error code validation should give."""
+
+    topic: str
+    code: str
+    build: Callable
+
+
+MALFORMED: Final[dict[str, MalformedKind]] = {
+    # kind -> how to build one; `code` is the contract's ErrorCode value
+    "not_json": MalformedKind(SENSOR, "not_json", _not_json),
+    "not_utf8": MalformedKind(INCIDENT, "not_utf8", _not_utf8),
+    "not_object": MalformedKind(ENVIRONMENT, "not_object", lambda c: (
+        (kv := _station_dict(c))[0], b"[" + _ENC.encode(kv[1]) + b"]")),
+    "missing_id": MalformedKind(SENSOR, "missing_field", _with(
+        _sensor_dict, id=None, sim_fault=lambda c: c.bad_id)),
+    "missing_ts": MalformedKind(ENVIRONMENT, "missing_field", _with(_station_dict, ts=None)),
+    "wrong_type": MalformedKind(SENSOR, "wrong_type", _with(_sensor_dict, value="42.5")),
+    "not_finite": MalformedKind(SENSOR, "not_finite", _not_finite),
+    "overflow": MalformedKind(SENSOR, "not_finite", lambda c: (
+        (kv := _sensor_dict(c))[0], _literal(kv[1], "value", b"1e999"))),
+    "out_of_range": MalformedKind(INCIDENT, "out_of_range", _with(
+        _incident_dict, lat=lambda c: round(90 + c.rng.uniform(0.1, 30), 4))),
+    "unknown_category": MalformedKind(INCIDENT, "unknown_category", _with(
+        _incident_dict, category="zz_unlisted")),
+    "future_ts": MalformedKind(SENSOR, "future_timestamp", _with(
+        _sensor_dict, ts=lambda c: c.ts_ms + int(c.rng.uniform(2, 12) * 3600e3))),
+    "bad_ts": MalformedKind(ENVIRONMENT, "bad_timestamp", _bad_ts),
+    "oversized": MalformedKind(INCIDENT, "oversized", _with(_incident_dict,
+                                                            description=_oversized)),
+    "duplicate_id": MalformedKind(SENSOR, "duplicate_id", _duplicate),
+    "unknown_sensor": MalformedKind(SENSOR, "unknown_sensor", _with(
+        _sensor_dict, sensor_id=lambda c: f"SIM-UNREG-{c.rng.integers(10**4):04d}")),
+    "unknown_station": MalformedKind(ENVIRONMENT, "unknown_station", _with(
+        _station_dict, station_id=lambda c: f"SIM-UNREG-{c.rng.integers(10**4):04d}")),
+    "negative_pollutant": MalformedKind(ENVIRONMENT, "out_of_range", _with(
+        _station_dict, pm25=lambda c: -round(c.rng.uniform(1, 40), 1))),
+    "no_pollutant": MalformedKind(ENVIRONMENT, "no_pollutant", _with(
+        _station_dict, pm25=None, pm10=None, no2=None, wind_dir_deg=90.0, wind_speed_ms=2.0)),
+    "unknown_metric": MalformedKind(SENSOR, "unknown_metric", _with(_sensor_dict,
+                                                                    metric=_unlisted)),
+    "unit_mismatch": MalformedKind(SENSOR, "unit_mismatch", lambda c: (
+        (kv := _sensor_dict(c))[0],
+        _ENC.encode({**kv[1], "unit": _wrong_unit_for(c, kv[1]["metric"])}))),
+    "bad_id": MalformedKind(SENSOR, "bad_id", _with(
+        _sensor_dict, id=lambda c: c.bad_id + "-" + "x" * 130)),
+    "half_location": MalformedKind(SENSOR, "missing_location", _with(_sensor_dict, lat=31.2)),
+    "unknown_source": MalformedKind(INCIDENT, "out_of_range", _with(_incident_dict,
+                                                                    source="wechat")),
+    "bad_severity": MalformedKind(INCIDENT, "out_of_range", _with(_incident_dict, severity=9)),
+    "incident_no_location": MalformedKind(INCIDENT, "missing_location", _with(
+        _incident_dict, lat=None, lng=None)),
+}
+
+
+def _wrong_unit_for(c: _BadCtx, metric: str) -> str:
+    unit = c.reg.metrics[metric].unit
+    return next(u for u in ("cm", "mg/L", "°F", "km/h") if u != unit)
+
+
+class _Malformed:
+    """Malformed messages of every kind, each carrying a `bad-<kind>-...` marker."""
+
+    def __init__(self, reg: Registry, plan: Plan, rng, tag: str):
+        self.reg, self.rng, self.tag, self.seq = reg, rng, tag, 0
+        faulty = {f.sensor_id for f in plan.faults}
+        self.sensors = {k: v for k, v in reg.sensors.items() if k not in faulty} or reg.sensors
+        has = {SENSOR: bool(reg.sensors), ENVIRONMENT: bool(reg.stations),
+               INCIDENT: bool(reg.categories)}
+        self.kinds = [k for k, m in MALFORMED.items() if has[m.topic]]
+
+    def chunk(self, chunk: _Chunk, n: int) -> _Batch:
+        """Return about `n` malformed messages spread over the chunk."""
+        batch = _Batch("", [], [], [], [])
+        if not self.kinds:
+            return batch
+        topics: list[str] = []
+        kinds = self.rng.integers(len(self.kinds), size=n).tolist()
+        for ts, k in zip(_times(self.rng, chunk, n).tolist(), kinds, strict=True):
+            kind = self.kinds[k]
+            ctx = _BadCtx(self.reg, self.sensors, self.rng, ts, chunk.offset_s,
+                          f"bad-{kind}-{self.tag}-{self.seq}")
+            self.seq += 1
+            built = MALFORMED[kind].build(ctx)
+            for key, value, fault in (built if isinstance(built, list) else
+                                      [(*built, kind)]):
+                topics.append(MALFORMED[kind].topic)
+                batch.ts.append(ts)
+                batch.keys.append(key)
+                batch.values.append(value)
+                batch.faults.append(fault)
+        batch.topic = topics
+        return batch
+
+
+# --- the run ------------------------------------------------------------------------------
+
+
+def _merge(batches: list[_Batch]) -> Iterator[SimMessage]:
+    """Yield the chunk's messages of all sources in send-time order (stable for ties)."""
+    ts = [t for b in batches for t in b.ts]
+    topics = [t for b in batches
+              for t in (b.topic if isinstance(b.topic, list) else [b.topic] * len(b.ts))]
+    keys = [k for b in batches for k in b.keys]
+    values = [v for b in batches for v in b.values]
+    faults = [f for b in batches for f in b.faults]
+    for i in np.argsort(np.array(ts, dtype=np.int64), kind="stable").tolist():
+        yield SimMessage(topics[i], keys[i], values[i], ts[i], faults[i])
+
+
+def _chunk_ms(rate: float) -> int:
+    # Chunks of a few hundred messages keep numpy's per-call overhead small;
+    # at most a minute so the wind and the rhythms stay smooth.
+    return int(1000 * min(60.0, max(1.0, 400.0 / rate)))
+
+
+def _check(rate: float, duration_s: float, malformed_share: float) -> None:
+    if not (rate > 0 and math.isfinite(rate)):
+        raise ValueError(f"rate must be a positive number of messages per second, got {rate}")
+    if not duration_s >= 0:
+        raise ValueError(f"duration_s must be >= 0, got {duration_s}")
+    if not 0 <= malformed_share <= 1:
+        raise ValueError(f"malformed_share must be between 0 and 1, got {malformed_share}")
+
+
+def simulate(registry: Registry, *, rate: float, duration_s: float, seed: int, start: datetime,
+             malformed_share: float = 0.005) -> Iterator[SimMessage]:
+    """Yield a run's messages for the city, in send-time order; the same arguments, the same bytes.
+
+    Parameters
+    ----------
+    rate : average messages per second of simulated time, all three input topics
+        together (70 % sensor, 10 % environment, 20 % incident; incidents follow
+        the hour, so the rate is a daily mean).
+    duration_s : simulated seconds; messages have start <= ts_ms < start + duration.
+    start : when the run begins; a naive datetime is the city's local time.
+    malformed_share : share of malformed messages (marked `bad-<kind>-...`, see MALFORMED).
+    """
+    _check(rate, duration_s, malformed_share)
+    plan = make_plan(registry, seed=seed, start=start, duration_s=duration_s)
+    rngs, tz = _rngs(seed), ZoneInfo(registry.timezone)
+    tag = f"{seed:x}.{plan.start_ms // 1000:x}"
+    sensors = _Sensors(registry, plan, rngs["traits"], rngs["sensor"], tag)
+    stations = _Stations(registry, plan, rngs["traits"], rngs["environment"], tag)
+    incidents = _Incidents(registry, rngs["incident"], tag)
+    bad = _Malformed(registry, plan, rngs["bad"], tag)
+    good = {k: rate * (1 - malformed_share) * v for k, v in TOPIC_SHARES.items()}
+    step = _chunk_ms(rate)
+    for t0 in range(plan.start_ms, plan.end_ms, step):
+        offset = datetime.fromtimestamp(t0 / 1000, tz).utcoffset()
+        chunk = _Chunk(t0, min(t0 + step, plan.end_ms), int(offset.total_seconds()))
+        poisson = rngs["traits"].poisson
+        yield from _merge([
+            sensors.chunk(chunk, int(poisson(good[SENSOR] * chunk.seconds))),
+            stations.chunk(chunk, int(poisson(good[ENVIRONMENT] * chunk.seconds))),
+            incidents.chunk(chunk, incidents.count(chunk, good[INCIDENT])),
+            bad.chunk(chunk, int(poisson(rate * malformed_share * chunk.seconds))),
+        ])

@@ -19,7 +19,9 @@ from typing import Final
 
 import msgspec
 import numpy as np
+import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from onegrid.geo.registry import Registry
 from onegrid.streams.contract import (
@@ -195,17 +197,31 @@ def _common(ck: _Checker, now: datetime) -> dict[str, np.ndarray]:
     return {"id": ids, "ts": ts, "lat": lat, "lng": lng}
 
 
+def _places(registered: dict) -> tuple[pd.Index, np.ndarray, np.ndarray]:
+    """Return (ids index, lats, lngs) of registered sources, cached per register."""
+    key = id(registered)
+    cached = _PLACES.get(key)
+    if cached is None or cached[0] is not registered:
+        places = list(registered.values())
+        cached = (registered, pd.Index([k for k in registered]),
+                  np.array([p.lat for p in places]), np.array([p.lng for p in places]))
+        _PLACES[key] = cached
+    return cached[1], cached[2], cached[3]
+
+
+_PLACES: dict[int, tuple] = {}  # id(register dict) -> (dict, Index, lats, lngs)
+
+
 def _locate(ck: _Checker, cols: dict, ids: list[str], registered: dict, code: ErrorCode,
             what: str) -> None:
     """Fill missing lat/lng from the registry; reject unlocatable rows."""
     missing = np.isnan(cols["lat"])
     cols["located_by"] = np.where(missing, "registry", "event").astype(object)
-    for i in np.flatnonzero(missing & ck.ok):
-        place = registered.get(ids[i])
-        if place is not None:
-            cols["lat"][i], cols["lng"][i] = place.lat, place.lng
-    unknown = np.isnan(cols["lat"])
-    ck.reject(unknown, code,
+    index, lats, lngs = _places(registered)
+    pos = index.get_indexer(ids)  # one hash lookup over the column; -1 where unknown
+    fill = missing & (pos >= 0)
+    cols["lat"][fill], cols["lng"][fill] = lats[pos[fill]], lngs[pos[fill]]
+    ck.reject(missing & (pos < 0), code,
               lambda i: f"{what} {ids[i]!r} is not registered and the event has no lat/lng")
 
 
@@ -290,8 +306,12 @@ def _to_table(suffix: str, ck: _Checker, cols: dict) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=EVENT_SCHEMA).filter(pa.array(ck.ok))
 
 
-def _drop_batch_duplicates(table: pa.Table, by_key: dict) -> tuple[pa.Table, list[Rejection]]:
+def _drop_batch_duplicates(table: pa.Table, messages: Sequence[RawMessage]
+                           ) -> tuple[pa.Table, list[Rejection]]:
     """Keep the first event of each id within the batch; reject the repeats."""
+    if pc.count_distinct(table.column("id")).as_py() == table.num_rows:
+        return table, []
+    by_key = {(m.suffix, m.partition, m.offset): m for m in messages}
     ids = table.column("id").to_numpy(zero_copy_only=False)
     _, first = np.unique(ids, return_index=True)
     if len(first) == len(ids):
@@ -325,6 +345,5 @@ def validate(messages: Sequence[RawMessage], registry: Registry, now: datetime) 
         tables.append(_to_table(suffix, ck, cols))
         rejections.extend(ck.rejections)
     events = pa.concat_tables(tables) if tables else EVENT_SCHEMA.empty_table()
-    by_key = {(m.suffix, m.partition, m.offset): m for m in messages}
-    events, dups = _drop_batch_duplicates(events, by_key)
+    events, dups = _drop_batch_duplicates(events, messages)
     return Validated(events, rejections + dups)
