@@ -76,7 +76,8 @@ def produce(bootstrap: str, prefix: str, n: int) -> float:
 def bare_consume(bootstrap: str, prefix: str, n: int) -> float:
     """Return messages/s of a consumer group reading everything, doing nothing."""
     consumer = KafkaConsumer(*(prefix + s for s in INPUT_TOPICS), bootstrap_servers=bootstrap,
-                             group_id=f"bare-{uuid.uuid4().hex[:6]}", auto_offset_reset="earliest",
+                             group_id=f"bare-{uuid.uuid4().hex[:6]}",
+                             auto_offset_reset="earliest",
                              enable_auto_commit=False, session_timeout_ms=8000,
                              heartbeat_interval_ms=2000, max_poll_records=10_000,
                              fetch_max_bytes=64 * 1024 * 1024,
@@ -95,8 +96,9 @@ def bare_consume(bootstrap: str, prefix: str, n: int) -> float:
 def engine_consume(bootstrap: str, prefix: str, n: int, db: Path) -> tuple[float, str]:
     """Run `onegrid run` until idle; return its messages/s and its final line."""
     proc = subprocess.run(
-        [sys.executable, "-m", "onegrid.cli", "-v", "run", "--bootstrap", bootstrap, "--prefix", prefix,
-         "--db", str(db), "--group", f"engine-{uuid.uuid4().hex[:6]}", "--until-idle", "3"],
+        [sys.executable, "-m", "onegrid.cli", "-v", "run", "--bootstrap", bootstrap,
+         "--prefix", prefix, "--db", str(db), "--group", f"engine-{uuid.uuid4().hex[:6]}",
+         "--until-idle", "3"],
         capture_output=True, text=True, check=True)
     lines = proc.stderr.strip().splitlines()
     final = lines[-1]

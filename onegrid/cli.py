@@ -14,7 +14,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from onegrid.streams.contract import TOPIC_PREFIX_DEFAULT
@@ -118,7 +118,14 @@ def cmd_simulate(args) -> int:
 
     bootstrap = _need_bootstrap(args)
     city = _load_city(args.city)
-    start = datetime.fromisoformat(args.start) if args.start else datetime.now(UTC)
+    if args.start:
+        start = datetime.fromisoformat(args.start)
+    elif args.fast:
+        # Sent all at once, so end the simulated span now: the engine refuses
+        # events more than 5 minutes ahead of its clock.
+        start = datetime.now(UTC) - timedelta(seconds=args.duration)
+    else:
+        start = datetime.now(UTC)
     if start.tzinfo is None:
         raise UserError("--start needs a UTC offset, e.g. 2026-06-01T08:00:00+08:00")
     messages = simulate(city.registry, rate=args.rate, duration_s=args.duration,
@@ -302,6 +309,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not args.verbose:
+        # kafka-python warns whenever a task holds its event loop over 100 ms,
+        # which a busy 2-core node does routinely; it is noise to an operator.
+        logging.getLogger("kafka").setLevel(logging.ERROR)
     try:
         return args.func(args)
     except UserError as exc:

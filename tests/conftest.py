@@ -3,6 +3,7 @@ a DuckDB store under tmp_path, and a fixed clock."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import uuid
@@ -68,10 +69,8 @@ def store_factory(tmp_path):
 
     yield make
     for s in opened:
-        try:
+        with contextlib.suppress(Exception):  # a test may have closed it already
             s.close()
-        except Exception:
-            pass
 
 
 @pytest.fixture

@@ -9,8 +9,9 @@ take a cursor per thread. Batches arrive as Arrow tables, never row by row.
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
@@ -118,8 +119,9 @@ class Store:
 
     def scalar(self, sql: str, params: list | None = None) -> Any:
         """Run a query and return the first column of its first row (or None)."""
-        row = self.cursor().execute(sql, params or []).fetchone()
-        return row[0] if row else None
+        # fetchall: DuckDB 2.0 keeps a cursor busy until its result is drained.
+        rows = self.cursor().execute(sql, params or []).fetchall()
+        return rows[0][0] if rows else None
 
     def offsets(self) -> dict[tuple[str, int], int]:
         """Return the stored next offset to read for each (topic, partition)."""
@@ -148,26 +150,37 @@ class Store:
             return result
 
 
+@contextlib.contextmanager
+def _registered(cur: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> Iterator[None]:
+    """Expose an Arrow table to SQL as `name` for the duration of the block."""
+    cur.register(name, table)
+    try:
+        yield
+    finally:
+        # After a failed statement the transaction is aborted and unregister
+        # fails too; the first error is the one worth reporting.
+        with contextlib.suppress(duckdb.Error):
+            cur.unregister(name)
+
+
 def _save_offsets(cur: duckdb.DuckDBPyConnection, offsets: Mapping[tuple[str, int], int]) -> None:
     table = pa.table({
         "topic": [t for t, _ in offsets], "partition": [p for _, p in offsets],
         "offset": list(offsets.values()),
     })
-    cur.register("batch_offsets", table)
-    cur.execute("""
-        INSERT INTO consumer_offsets SELECT topic, "partition", "offset", now() FROM batch_offsets
-        ON CONFLICT DO UPDATE SET "offset" = excluded."offset", updated_at = excluded.updated_at
-    """)
-    cur.unregister("batch_offsets")
+    with _registered(cur, "batch_offsets", table):
+        cur.execute("""
+            INSERT INTO consumer_offsets
+            SELECT topic, "partition", "offset", now() FROM batch_offsets
+            ON CONFLICT DO UPDATE SET "offset" = excluded."offset",
+                                      updated_at = excluded.updated_at
+        """)
 
 
 def existing_ids(cur: duckdb.DuckDBPyConnection, ids: pa.Array) -> set[str]:
     """Return the ids among `ids` that are already stored in `events`."""
-    cur.register("batch_ids", pa.table({"id": ids}))
-    try:
+    with _registered(cur, "batch_ids", pa.table({"id": ids})):
         rows = cur.execute("SELECT id FROM batch_ids SEMI JOIN events USING (id)").fetchall()
-    finally:
-        cur.unregister("batch_ids")
     return {r[0] for r in rows}
 
 
@@ -175,13 +188,10 @@ def insert_events(cur: duckdb.DuckDBPyConnection, batch: pa.Table) -> int:
     """Insert mapped events (the events columns, by name) and fold them into cell_stats."""
     if batch.num_rows == 0:
         return 0
-    cur.register("batch", batch)
-    try:
-        names = ", ".join(f'"{n}"' for n in batch.column_names)
+    names = ", ".join(f'"{n}"' for n in batch.column_names)
+    with _registered(cur, "batch", batch):
         cur.execute(f"INSERT INTO events ({names}, ingested_at) SELECT *, now() FROM batch")
         cur.execute(_STATS_SQL)
-    finally:
-        cur.unregister("batch")
     return batch.num_rows
 
 
@@ -189,12 +199,9 @@ def insert_dead_letters(cur: duckdb.DuckDBPyConnection, letters: pa.Table) -> in
     """Insert rejected messages (columns of `dead_letters`, by name)."""
     if letters.num_rows == 0:
         return 0
-    cur.register("letters", letters)
-    try:
-        names = ", ".join(f'"{n}"' for n in letters.column_names)
+    names = ", ".join(f'"{n}"' for n in letters.column_names)
+    with _registered(cur, "letters", letters):
         cur.execute(f"INSERT INTO dead_letters ({names}, received_at) SELECT *, now() FROM letters")
-    finally:
-        cur.unregister("letters")
     return letters.num_rows
 
 
@@ -202,12 +209,9 @@ def enqueue(cur: duckdb.DuckDBPyConnection, messages: pa.Table) -> None:
     """Add messages (topic, key, value, headers) to the outbox, published after commit."""
     if messages.num_rows == 0:
         return
-    cur.register("outgoing", messages)
-    try:
+    with _registered(cur, "outgoing", messages):
         cur.execute("INSERT INTO outbox (topic, key, value, headers) "
                     "SELECT topic, key, value, headers FROM outgoing")
-    finally:
-        cur.unregister("outgoing")
 
 
 def pending_outbox(cur: duckdb.DuckDBPyConnection, limit: int = 10_000) -> list[tuple]:

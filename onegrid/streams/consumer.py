@@ -21,13 +21,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import msgspec
+import pyarrow as pa
 from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
 
 from onegrid.geo import store as gstore
 from onegrid.geo.store import Store
 from onegrid.streams.contract import INPUT_TOPICS, TOPIC_PREFIX_DEFAULT, topic_name
-from onegrid.streams.engine import City, process, store_outcome
+from onegrid.streams.engine import City, Outcome, process, store_outcome
 from onegrid.streams.validate import RawMessage
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,22 @@ class Stats:
         return self.last_write_at - self.first_record_at
 
 
+MERGE_LIMIT = 50_000  # messages per transaction when batches are merged
+
+
+def _merge(items: list[tuple]) -> tuple:
+    """Return one (messages, outcome, offsets) for consecutive polled batches."""
+    if len(items) == 1:
+        return items[0]
+    messages = [m for msgs, _, _ in items for m in msgs]
+    outcome = Outcome(pa.concat_tables([o.events for _, o, _ in items]),
+                      [r for _, o, _ in items for r in o.rejections])
+    offsets: dict = {}
+    for _, _, offs in items:
+        offsets.update(offs)  # later batches of a partition carry the later offset
+    return messages, outcome, offsets
+
+
 class _SeekToStored(ConsumerRebalanceListener):
     """On assignment, resume each partition from the offset stored with its data."""
 
@@ -108,7 +125,7 @@ class EngineRunner:
         self.config, self.city, self.store, self.clock, self.out = config, city, store, clock, out
         self.stats = Stats()
         self.stop_event = threading.Event()
-        self.pending: queue.Queue = queue.Queue(maxsize=2)
+        self.pending: queue.Queue = queue.Queue(maxsize=8)
         self.to_commit: queue.SimpleQueue = queue.SimpleQueue()
         self.assigned_at: float | None = None
         self.error: BaseException | None = None
@@ -184,7 +201,23 @@ class EngineRunner:
             return False
         # End offsets cannot be trusted on the embedded broker, so idle means
         # "nothing new arrived for that long", counted from the assignment.
-        return now - max(last_data, self.assigned_at) >= idle
+        if now - max(last_data, self.assigned_at) < idle:
+            return False
+        # A killed member keeps its partitions until its session times out, and
+        # the broker then holds the rejoin for up to half a session. With only
+        # part of the input, wait out both past the last assignment, so a
+        # pending rebalance can hand the rest over before we call it done.
+        grace = 2 * self.config.session_timeout_ms / 1000 + idle
+        return self._holds_all_partitions() or now - self.assigned_at >= grace
+
+    def _holds_all_partitions(self) -> bool:
+        assigned = self.consumer.assignment()
+        for suffix in INPUT_TOPICS:
+            topic = topic_name(suffix, self.config.prefix)
+            parts = self.consumer.partitions_for_topic(topic) or set()
+            if not parts or any(TopicPartition(topic, p) not in assigned for p in parts):
+                return False
+        return True
 
     def _enqueue(self, records: dict) -> None:
         messages, offsets = [], {}
@@ -200,18 +233,36 @@ class EngineRunner:
 
     def _write_loop(self) -> None:
         while True:
-            item = self.pending.get()
+            items = self._take_pending()
             try:
-                if item is None:
-                    return
-                if self.error is None:
-                    self._write(*item)
+                if self.error is None and any(items):
+                    self._write(*_merge([i for i in items if i is not None]))
             except BaseException as exc:  # surfaced by run() on the main thread
                 log.exception("write failed")
                 self.error = exc
                 self.stop_event.set()
             finally:
-                self.pending.task_done()
+                for _ in items:
+                    self.pending.task_done()
+            if None in items:
+                return
+
+    def _take_pending(self) -> list:
+        """Wait for a batch, then take what else is queued, up to MERGE_LIMIT messages.
+
+        When the writer falls behind, one transaction for several batches
+        costs one commit instead of several.
+        """
+        items = [self.pending.get()]
+        size = len(items[0][0]) if items[0] else 0
+        while items[-1] is not None and size < MERGE_LIMIT:
+            try:
+                item = self.pending.get_nowait()
+            except queue.Empty:
+                break
+            items.append(item)
+            size += len(item[0]) if item else 0
+        return items
 
     def _write(self, messages, outcome, offsets) -> None:
         prefix = self.config.prefix

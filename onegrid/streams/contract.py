@@ -10,8 +10,8 @@ registry or the clock (known sensor, known category, future timestamps) live in
 
 from __future__ import annotations
 
-from enum import StrEnum
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated, Final, Literal
 
 import msgspec

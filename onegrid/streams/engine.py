@@ -14,14 +14,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import duckdb
-import numpy as np
 import msgspec
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from onegrid.geo import store as gstore
 from onegrid.geo.cells import cells_to_parents, latlng_to_cells
-from onegrid.geo.registry import Registry
 from onegrid.geo.regions import Regions, cells_to_regions
+from onegrid.geo.registry import Registry
 from onegrid.streams.contract import DLQ, ErrorCode, topic_name
 from onegrid.streams.validate import RawMessage, Rejection, validate
 
@@ -112,15 +113,23 @@ def dead_letters_to_outbox(letters: pa.Table, prefix: str) -> pa.Table:
 
 def _split_stored_duplicates(cur: duckdb.DuckDBPyConnection, events: pa.Table,
                              messages: Sequence[RawMessage]) -> tuple[pa.Table, list[Rejection]]:
-    """Move events whose id is already in the store to the rejections."""
+    """Move events whose id is already stored, or repeats an earlier row, to the rejections.
+
+    Rows repeat each other only when several polled batches are written together.
+    """
     if events.num_rows == 0:
         return events, []
     seen = gstore.existing_ids(cur, events.column("id"))
-    if not seen:
+    repeats = pc.count_distinct(events.column("id")).as_py() < events.num_rows
+    if not seen and not repeats:
         return events, []
-    by_key = {(m.suffix, m.partition, m.offset): m for m in messages}
     ids = events.column("id").to_pylist()
-    dup = np.fromiter((i in seen for i in ids), dtype=bool, count=len(ids))
+    dup = np.zeros(len(ids), dtype=bool)
+    first: set[str] = set()
+    for i, event_id in enumerate(ids):
+        dup[i] = event_id in seen or event_id in first
+        first.add(event_id)
+    by_key = {(m.suffix, m.partition, m.offset): m for m in messages}
     keys = zip(events.column("topic").to_pylist(), events.column("kafka_partition").to_pylist(),
                events.column("kafka_offset").to_pylist(), strict=True)
     rejections = [

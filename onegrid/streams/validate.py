@@ -99,7 +99,8 @@ def _decode_error(value: bytes, exc: Exception) -> tuple[ErrorCode, str]:
         return ErrorCode.NOT_UTF8, f"the message is not valid UTF-8 (byte {err.start})"
     if re.search(r"(?<![\"\w])-?(NaN|Infinity)(?![\"\w])", text):
         return ErrorCode.NOT_FINITE, "NaN or Infinity is not a number in JSON"
-    return ErrorCode.NOT_JSON, f"not a JSON document: {str(exc).removeprefix('JSON is malformed: ')}"
+    detail = str(exc).removeprefix("JSON is malformed: ")
+    return ErrorCode.NOT_JSON, f"not a JSON document: {detail}"
 
 
 def _validation_error(exc: msgspec.ValidationError) -> tuple[ErrorCode, str]:

@@ -67,7 +67,9 @@ def test_engine_killed_mid_stream_stores_every_event_exactly_once(
                           capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr[-2000:]
     total, distinct, letters = stored_counts(db)
-    assert (total, distinct) == (N_GOOD, N_GOOD)
+    with Store(db) as s:
+        offsets = s.offsets()
+    assert (total, distinct) == (N_GOOD, N_GOOD), (offsets, done.stderr[-1500:])
     assert letters == N_GOOD // BAD_EVERY
     with Store(db) as s:
         assert s.scalar('SELECT count(*) FROM (SELECT DISTINCT topic, "partition", "offset" '

@@ -203,7 +203,6 @@ def test_dead_letters_are_republished_unchanged_on_the_dlq_topic(ingested, broke
 
 
 def test_cell_stats_count_every_measurement_per_minute(ingested, store):
-    goods, _, _ = ingested
     n_sensor = store.scalar("SELECT sum(n) FROM cell_stats WHERE metric NOT LIKE 'incident:%' "
                             "AND metric NOT IN ('pm25','pm10','no2','so2','o3','co')")
     n_pm25 = store.scalar("SELECT sum(n) FROM cell_stats WHERE metric = 'pm25'")
@@ -213,7 +212,6 @@ def test_cell_stats_count_every_measurement_per_minute(ingested, store):
 
 
 def test_offsets_are_stored_with_the_data(ingested, store, topics):
-    _, _, _ = ingested
     offsets = store.offsets()
     total = store.scalar("SELECT count(*) FROM events") + store.scalar(
         "SELECT count(*) FROM dead_letters")

@@ -1,0 +1,75 @@
+"""The store: one write path, offsets in the same transaction, upserted statistics."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pyarrow as pa
+import pytest
+
+from onegrid.geo import store as gstore
+
+
+def stats_batch(values: list[float], minute: int = 0) -> pa.Table:
+    ts = datetime(2026, 6, 1, 12, minute, tzinfo=UTC)
+    n = len(values)
+    return pa.table({
+        "id": [f"e{minute}-{i}" for i in range(n)], "topic": ["sensor"] * n,
+        "ts": pa.array([ts] * n, pa.timestamp("ms", tz="UTC")),
+        "cell": pa.array([1] * n, pa.uint64()), "metric": ["noise_db"] * n, "value": values,
+        "category": pa.nulls(n, pa.string()), "severity": pa.nulls(n, pa.int8()),
+        **{p: pa.nulls(n, pa.float64()) for p in ("pm25", "pm10", "no2", "so2", "o3", "co")},
+    })
+
+
+def test_a_failed_write_stores_neither_rows_nor_offsets(store):
+    def boom(cur):
+        gstore.insert_events(cur, stats_batch([1.0]))
+        raise RuntimeError("crash mid-batch")
+
+    with pytest.raises(RuntimeError):
+        store.write(boom, {("t", 0): 10})
+    assert store.scalar("SELECT count(*) FROM events") == 0
+    assert store.offsets() == {}
+
+
+def test_offsets_move_with_the_batch(store):
+    store.write(lambda cur: gstore.insert_events(cur, stats_batch([1.0])), {("t", 0): 5})
+    store.write(lambda cur: None, {("t", 0): 9, ("t", 1): 2})
+    assert store.offsets() == {("t", 0): 9, ("t", 1): 2}
+
+
+def test_late_events_upsert_their_minute_bucket_exactly(store):
+    store.write(lambda cur: gstore.insert_events(cur, stats_batch([1.0, 5.0], minute=3)))
+    later = stats_batch([3.0, 9.0], minute=3).set_column(
+        0, "id", pa.array(["late-1", "late-2"]))
+    store.write(lambda cur: gstore.insert_events(cur, later))
+    row = store.query("SELECT n, sum, min, max FROM cell_stats").to_pylist()
+    assert row == [{"n": 4, "sum": 18.0, "min": 1.0, "max": 9.0}]
+
+
+def test_the_same_id_cannot_be_stored_twice(store):
+    store.write(lambda cur: gstore.insert_events(cur, stats_batch([1.0])))
+    with pytest.raises(Exception, match=r"(?i)constraint|duplicate"):
+        store.write(lambda cur: gstore.insert_events(cur, stats_batch([2.0])))
+    assert store.scalar("SELECT count(*) FROM events") == 1
+
+
+def test_scalar_then_query_on_one_thread_both_work(store):
+    assert store.scalar("SELECT count(*) FROM events") == 0
+    assert store.query("SELECT 1 AS x").to_pylist() == [{"x": 1}]
+
+
+def test_the_contract_tables_exist_with_their_columns(store):
+    need = {
+        "events": {"id", "topic", "ts", "lat", "lng", "cell", "cell_r9", "cell_r8", "cell_r7",
+                   "grid_id"},
+        "dead_letters": {"topic", "partition", "offset", "error_code", "reason", "payload"},
+        "cell_stats": {"cell", "metric", "bucket", "n", "sum", "min", "max"},
+        "consumer_offsets": {"topic", "partition", "offset"},
+    }
+    for table, cols in need.items():
+        have = {r["column_name"] for r in store.query(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ?",
+            [table]).to_pylist()}
+        assert cols <= have, (table, cols - have)

@@ -1,0 +1,57 @@
+"""The command line: help for every command, one-line reasons, exit statuses."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from onegrid.cli import build_parser, main
+
+
+def onegrid(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "onegrid.cli", *args], capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def test_every_command_explains_itself_with_help():
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    for name in sub.choices:
+        with pytest.raises(SystemExit) as exit_:
+            main([name, "--help"])
+        assert exit_.value.code == 0, name
+
+
+def test_run_without_a_broker_address_fails_with_one_line(monkeypatch, capsys):
+    monkeypatch.delenv("ONEGRID_BOOTSTRAP", raising=False)
+    assert main(["run", "--db", "x.duckdb"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--bootstrap" in err
+
+
+def test_a_bad_city_folder_fails_naming_the_file(tmp_path):
+    done = onegrid("run", "--bootstrap", "127.0.0.1:9", "--city", str(tmp_path))
+    assert done.returncode == 2
+    assert str(tmp_path / "city.toml") in done.stderr and "Traceback" not in done.stderr
+
+
+def test_replay_of_a_missing_file_fails_with_one_line():
+    done = onegrid("replay", "--bootstrap", "127.0.0.1:9", "/no/such/file.jsonl")
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    assert "file not found" in done.stderr
+
+
+def test_city_import_of_a_bad_file_fails_without_a_traceback(tmp_path):
+    bad = tmp_path / "city.geojson"
+    bad.write_text("{not geojson", encoding="utf-8")
+    done = onegrid("city", "import", str(bad), "--out", str(tmp_path / "out"))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert str(bad) in done.stderr
+
+
+def test_schemas_command_writes_the_three_schemas(tmp_path):
+    done = onegrid("schemas", "--out", str(tmp_path))
+    assert done.returncode == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "environment.schema.json", "incident.schema.json", "sensor.schema.json"]
