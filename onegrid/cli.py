@@ -36,6 +36,22 @@ def _add_kafka(p: argparse.ArgumentParser, required: bool = False) -> None:
                         + ("" if required else "; none: start the embedded broker") + ")")
     p.add_argument("--prefix", default=_env("ONEGRID_TOPIC_PREFIX", TOPIC_PREFIX_DEFAULT),
                    help="topic name prefix (default $ONEGRID_TOPIC_PREFIX or 'onegrid.')")
+    p.add_argument("--kafka-option", action="append", default=[], metavar="KEY=VALUE",
+                   help="kafka-python client setting, e.g. security_protocol=SASL_SSL, "
+                        "sasl_mechanism=SCRAM-SHA-512, sasl_plain_username=..., "
+                        "ssl_cafile=...; repeat per setting")
+
+
+def _kafka_options(args) -> dict:
+    """Return --kafka-option settings as kafka-python keyword arguments."""
+    options = {}
+    for item in getattr(args, "kafka_option", []):
+        key, sep, value = item.partition("=")
+        if not sep or not key.isidentifier():
+            raise UserError(f"--kafka-option {item!r}: expected KEY=VALUE, "
+                            "e.g. security_protocol=SASL_SSL")
+        options[key] = int(value) if value.isdigit() else value
+    return options
 
 
 def _add_db(p: argparse.ArgumentParser) -> None:
@@ -98,7 +114,7 @@ def cmd_run(args) -> int:
     city = _load_city(args.city)
     config = EngineConfig(bootstrap=bootstrap, prefix=args.prefix, group_id=args.group,
                           session_timeout_ms=args.session_timeout_ms,
-                          until_idle_s=args.until_idle)
+                          until_idle_s=args.until_idle, client_config=_kafka_options(args))
     with Store(args.db, threads=args.db_threads) as store:
         runner = EngineRunner(config, city, store)
         _stop_on_signals(runner.stop)
@@ -130,7 +146,7 @@ def cmd_simulate(args) -> int:
         raise UserError("--start needs a UTC offset, e.g. 2026-06-01T08:00:00+08:00")
     messages = simulate(city.registry, rate=args.rate, duration_s=args.duration,
                         seed=args.seed, start=start, malformed_share=args.malformed)
-    producer = make_producer(bootstrap)
+    producer = make_producer(bootstrap, **_kafka_options(args))
     try:
         sent = send_messages(producer, messages, args.prefix,
                              pace=None if args.fast else args.pace, progress=True)
@@ -148,7 +164,7 @@ def cmd_replay(args) -> int:
     bootstrap = _need_bootstrap(args)
     if not Path(args.file).is_file():
         raise UserError(f"{args.file}: file not found")
-    producer = make_producer(bootstrap)
+    producer = make_producer(bootstrap, **_kafka_options(args))
     try:
         sent, skipped = replay_file(producer, Path(args.file), args.prefix)
     finally:
@@ -215,7 +231,8 @@ def cmd_up(args) -> int:
     opts = UpOptions(bootstrap=args.bootstrap, prefix=args.prefix, db=Path(args.db),
                      partitions=args.partitions, host=args.host, port=args.port,
                      rate=args.rate, seed=args.seed, simulate=not args.no_simulator,
-                     tile_url=args.tile_url, session_timeout_ms=args.session_timeout_ms)
+                     tile_url=args.tile_url, session_timeout_ms=args.session_timeout_ms,
+                     client_config=_kafka_options(args))
     return run_up(opts, city)
 
 

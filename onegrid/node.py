@@ -42,6 +42,7 @@ class UpOptions:
     simulate: bool = True
     tile_url: str | None = None
     session_timeout_ms: int = 8000
+    client_config: dict | None = None  # SASL/TLS settings for an external cluster
     backfill_s: float = 3600.0  # simulated history sent at start, so the map is not empty
 
 
@@ -56,7 +57,7 @@ def serve_dashboard(db: str | Path, city: City, host: str, port: int,
 
 def _simulate_forever(opts: UpOptions, city: City, bootstrap: str, stop: threading.Event) -> None:
     """Send an hour of history at once, then live traffic in real time, minute by minute."""
-    producer = make_producer(bootstrap)
+    producer = make_producer(bootstrap, **(opts.client_config or {}))
     try:
         now = datetime.now(UTC)
         history = simulate(city.registry, rate=opts.rate, duration_s=opts.backfill_s,
@@ -84,12 +85,14 @@ def _until(messages, stop: threading.Event):
 def run_up(opts: UpOptions, city: City) -> int:
     """Run broker, engine, simulator and dashboard until interrupted; return 0."""
     stop = threading.Event()
-    with running_broker(opts.bootstrap, opts.prefix, opts.partitions) as bootstrap, \
+    with running_broker(opts.bootstrap, opts.prefix, opts.partitions,
+                        client_config=opts.client_config) as bootstrap, \
             Store(opts.db) as store:
         config = EngineConfig(bootstrap=bootstrap, prefix=opts.prefix,
                               group_id="onegrid-engine",
                               session_timeout_ms=opts.session_timeout_ms,
-                              status_interval_s=5.0)
+                              status_interval_s=5.0,
+                              client_config=dict(opts.client_config or {}))
         engine = EngineRunner(config, city, store, out=None)
         engine_thread = threading.Thread(target=engine.run, name="onegrid-engine", daemon=True)
         engine_thread.start()

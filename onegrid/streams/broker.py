@@ -117,14 +117,14 @@ def create_topics(bootstrap: str, prefix: str = TOPIC_PREFIX_DEFAULT,
 
 @contextlib.contextmanager
 def running_broker(bootstrap: str | None, prefix: str = TOPIC_PREFIX_DEFAULT,
-                   partitions: int = DEFAULT_PARTITIONS,
-                   log_path: Path | None = None) -> Iterator[str]:
+                   partitions: int = DEFAULT_PARTITIONS, log_path: Path | None = None,
+                   client_config: dict | None = None) -> Iterator[str]:
     """Yield a bootstrap address with the topics created, starting the embedded
     broker when `bootstrap` is None and stopping it on exit."""
     broker = None if bootstrap else start_broker(log_path=log_path)
     try:
         address = bootstrap or broker.bootstrap
-        create_topics(address, prefix, partitions)
+        create_topics(address, prefix, partitions, **(client_config or {}))
         yield address
     finally:
         if broker:

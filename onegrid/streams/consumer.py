@@ -79,6 +79,7 @@ class Stats:
 
 
 MERGE_LIMIT = 50_000  # messages per transaction when batches are merged
+STALL_WARN_S = 30.0  # records waiting but none received this long: warn
 
 
 def _merge(items: list[tuple]) -> tuple:
@@ -128,6 +129,8 @@ class EngineRunner:
         self.pending: queue.Queue = queue.Queue(maxsize=8)
         self.to_commit: queue.SimpleQueue = queue.SimpleQueue()
         self.assigned_at: float | None = None
+        self.last_data_at: float | None = None
+        self.stall_warned = False
         self.error: BaseException | None = None
         self.consumer: KafkaConsumer | None = None
         self.producer: KafkaProducer | None = None
@@ -182,7 +185,7 @@ class EngineRunner:
             if records:
                 self.stats.poll_s += now - t0
             if records:
-                last_data = now
+                last_data = self.last_data_at = now
                 if self.stats.first_record_at is None:
                     self.stats.first_record_at = now
                 self._enqueue(records)
@@ -312,6 +315,24 @@ class EngineRunner:
         gaps = [ends[tp] - self.consumer.position(tp) for tp in parts]
         # A negative gap means the broker's high watermark is wrong: say unknown.
         self.stats.lag = sum(gaps) if min(gaps) >= 0 else None
+        self._watch_for_stall()
+
+    def _watch_for_stall(self) -> None:
+        """Warn when records wait on the broker but none has arrived for a while.
+
+        kafka-python 3.0.x before 3.0.12 could stall silently (upstream #3106,
+        #3131); an operator should hear of it rather than see a quiet map.
+        """
+        s = self.stats
+        waiting = s.lag is not None and s.lag > 0
+        quiet_s = time.monotonic() - (self.last_data_at or s.started)
+        if waiting and quiet_s > STALL_WARN_S:
+            if not self.stall_warned:
+                log.warning("consumer looks stalled: %d records wait on the broker, none "
+                            "received for %.0f s", s.lag, quiet_s)
+                self.stall_warned = True
+        else:
+            self.stall_warned = False
 
     def _status(self, final: bool = False) -> None:
         s = self.stats
