@@ -93,9 +93,15 @@ def _stop_on_signals(stop: Callable[[], None]) -> None:
 # -- commands ------------------------------------------------------------------
 
 def cmd_broker(args) -> int:
-    """Run the embedded broker with the topics created, until interrupted."""
-    from onegrid.streams.broker import running_broker
+    """Run the embedded broker with the topics created, until interrupted; with
+    --bootstrap, create the topics on that cluster instead and return."""
+    from onegrid.streams.broker import create_topics, running_broker
 
+    if args.bootstrap:
+        names = create_topics(args.bootstrap, args.prefix, args.partitions,
+                              **_kafka_options(args))
+        print(f"onegrid broker: topics ready on {args.bootstrap}: {', '.join(names)}")
+        return 0
     stop = threading.Event()
     _stop_on_signals(stop.set)
     with running_broker(None, args.prefix, args.partitions) as bootstrap:
@@ -166,7 +172,7 @@ def cmd_replay(args) -> int:
         raise UserError(f"{args.file}: file not found")
     producer = make_producer(bootstrap, **_kafka_options(args))
     try:
-        sent, skipped = replay_file(producer, Path(args.file), args.prefix)
+        sent, skipped = replay_file(producer, Path(args.file), args.prefix, progress=True)
     finally:
         producer.close()
     print(f"onegrid replay: sent {sent} messages, skipped {skipped}", file=sys.stderr)
@@ -258,7 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_up)
 
     p = sub.add_parser("broker", help="the embedded Kafka-protocol broker, topics created")
-    p.add_argument("--prefix", default=_env("ONEGRID_TOPIC_PREFIX", TOPIC_PREFIX_DEFAULT))
+    _add_kafka(p)
     p.add_argument("--partitions", type=int, default=3, help="partitions per topic (default 3)")
     p.set_defaults(func=cmd_broker)
 

@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from onegrid.geo.demo_city import subdivide
 from onegrid.geo.regions import LEVEL_FILES, LEVELS, PARENT_LEVEL, load_regions, write_level
+from onegrid.geo.subdivision import subdivide
 
 PRECISION: Final = 1e-6  # degrees kept in the files; shared edges snap to the same points
 

@@ -6,7 +6,7 @@ limits, air stations and hotspots; plus, here, an approximate outline of the
 seven central districts west of the Huangpu River, a few road and river lines
 and main junctions. From them `build_demo_city` derives, deterministically:
 street boundaries (Voronoi cells of the street seats clipped to the outline),
-communities and grids (seeded Voronoi subdivision of each parent), districts
+communities and grids (seeded Voronoi `subdivision` of each parent), districts
 as the union of their streets, departments and their remits, grid workers and
 IoT sensors. None of these boundaries is official; `city_import` replaces them.
 """
@@ -14,8 +14,7 @@ IoT sensors. None of these boundaries is official; `city_import` replaces them.
 from __future__ import annotations
 
 import csv
-import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
 
@@ -26,8 +25,8 @@ import shapely
 from shapely.geometry import LineString, Point, Polygon
 
 from onegrid.geo.regions import LEVEL_FILES, write_level
+from onegrid.geo.subdivision import SEED, random_points_in, subdivide
 
-SEED: Final = 20240601
 METRIC_CRS: Final = "EPSG:32651"  # UTM 51N: metres, so areas and Voronoi are not skewed
 PRECISION: Final = 1e-6  # degrees, about 0.1 m: what the GeoJSON keeps
 
@@ -160,39 +159,6 @@ def _street_grids(street_id: str, name_zh: str, name_en: str, geom) -> list[dict
                 "street_id": street_id, "geometry": grid,
             })
     return rows
-
-
-def subdivide(geom, n: int, *, seed_key: str, lloyd_rounds: int = 3) -> list:
-    """Return `n` pieces tiling `geom`: clipped Voronoi cells of seeded points.
-
-    A few Lloyd rounds (move each point to its cell's centroid) make the pieces
-    compact. Pieces are ordered north to south, then west to east, so ids read
-    like a map. Works in any planar CRS; use a metric one for even areas.
-    """
-    if n <= 1:
-        return [geom]
-    rng = np.random.default_rng([SEED, zlib.crc32(seed_key.encode())])
-    points = _random_points_in(geom, n, rng)
-    for _ in range(lloyd_rounds):
-        points = [p.centroid for p in _voronoi_clip(points, geom)]
-    pieces = [p for p in _voronoi_clip(points, geom) if not p.is_empty]
-    keys = [(-round(p.centroid.y, -2), p.centroid.x) for p in pieces]
-    return [pieces[i] for i in sorted(range(len(pieces)), key=keys.__getitem__)]
-
-
-def _voronoi_clip(points: Sequence[Point], geom) -> list:
-    cells = shapely.voronoi_polygons(shapely.MultiPoint(points), extend_to=geom, ordered=True)
-    return [c.intersection(geom) for c in shapely.get_parts(cells)]
-
-
-def _random_points_in(geom, n: int, rng: np.random.Generator) -> list[Point]:
-    minx, miny, maxx, maxy = geom.bounds
-    found: list[Point] = []
-    while len(found) < n:
-        xs, ys = rng.uniform(minx, maxx, 4 * n), rng.uniform(miny, maxy, 4 * n)
-        inside = shapely.contains_xy(geom, xs, ys)
-        found += [Point(x, y) for x, y in zip(xs[inside], ys[inside], strict=True)]
-    return found[:n]
 
 
 def _grids_to_wgs84(rows: list[dict]) -> gpd.GeoDataFrame:
@@ -353,7 +319,7 @@ def _in_polygons(frame: gpd.GeoDataFrame, rng: np.random.Generator, n: int) -> l
 
 def _random_stream(geom, rng: np.random.Generator) -> Iterator[Point]:
     while True:
-        yield from _random_points_in(geom, 1, rng)
+        yield from random_points_in(geom, 1, rng)
 
 
 def _near(points, rng: np.random.Generator, jitter_m: float, each: int) -> list[Point]:

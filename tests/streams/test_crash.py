@@ -77,3 +77,23 @@ def test_engine_killed_mid_stream_stores_every_event_exactly_once(
     # At least one kill landed mid-stream (some stored, not all), else the
     # test proved nothing about crashes.
     assert any(0 < n < N_GOOD for n, _, _ in progress), progress
+
+
+def test_sigterm_stops_the_engine_cleanly_and_loses_nothing(
+        broker, topics, group_factory, tmp_path, demo_city):
+    produce(broker, topics, stream(demo_city))
+    db, group = tmp_path / "node.duckdb", group_factory("term")
+    proc = subprocess.Popen(engine_cmd(broker, topics, db, group, idle=60),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    time.sleep(6.0)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err[-1500:]
+    assert "onegrid run: stored" in err
+    first, _, _ = stored_counts(db)
+    done = subprocess.run(engine_cmd(broker, topics, db, group, idle=3),
+                          capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-1500:]
+    total, distinct, letters = stored_counts(db)
+    assert (total, distinct, letters) == (N_GOOD, N_GOOD, N_GOOD // BAD_EVERY)
+    assert 0 < first <= N_GOOD

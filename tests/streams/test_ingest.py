@@ -29,7 +29,7 @@ def run_engine(bootstrap: str, prefix: str, group: str, store: Store, city, idle
 
 
 def good_events(city) -> list[tuple[str, bytes, bytes, dict]]:
-    """Twelve valid events of all three topics: (suffix, key, value, expected fields)."""
+    """Thirteen valid events of all three topics: (suffix, key, value, expected fields)."""
     sensor = next(iter(city.registry.sensors.values()))
     station = next(iter(city.registry.stations.values()))
     category = next(iter(city.registry.categories.values()))
@@ -47,6 +47,10 @@ def good_events(city) -> list[tuple[str, bytes, bytes, dict]]:
             id=f"good-i{i}", ts=TS, lat=lat, lng=lng, category=category.code, source="hotline",
             description="井盖缺失", reporter={"name": "张三", "phone": "13900000000"}),
             {"lat": lat, "lng": lng}))
+    # Valid, but outside the city: stored with empty region fields, never dropped.
+    out.append(("incident", b"app", event(
+        id="good-outside", ts=TS, lat=39.9087, lng=116.3975, category=category.code,
+        source="app"), {"lat": 39.9087, "lng": 116.3975, "outside": True}))
     return out
 
 
@@ -172,7 +176,10 @@ def test_every_valid_event_is_stored_once_with_the_cells_h3_computes(ingested, s
         assert r["cell"] == h3.str_to_int(cell)
         for res in (9, 8, 7):
             assert r[f"cell_r{res}"] == h3.str_to_int(h3.cell_to_parent(cell, res))
-        assert r["grid_id"], f"{r['id']} at {loc} should fall in a demo-city grid"
+        if loc.get("outside"):
+            assert r["grid_id"] is None, f"{r['id']} is outside the city"
+        else:
+            assert r["grid_id"], f"{r['id']} at {loc} should fall in a demo-city grid"
 
 
 def test_each_kind_of_bad_input_lands_in_dead_letters_with_its_code(ingested, store):
@@ -207,7 +214,7 @@ def test_cell_stats_count_every_measurement_per_minute(ingested, store):
                             "AND metric NOT IN ('pm25','pm10','no2','so2','o3','co')")
     n_pm25 = store.scalar("SELECT sum(n) FROM cell_stats WHERE metric = 'pm25'")
     n_inc = store.scalar("SELECT sum(n) FROM cell_stats WHERE metric LIKE 'incident:%'")
-    assert (n_sensor, n_pm25, n_inc) == (4, 4, 4)
+    assert (n_sensor, n_pm25, n_inc) == (4, 4, 5)
     assert store.scalar("SELECT sum(n) FROM cell_stats WHERE metric = 'no2'") == 4
 
 

@@ -65,7 +65,7 @@ class Wind:
                 np.interp(ts_ms, self.knots_ms, self.drift_y_km))
 
 
-# --- wind and episodes ------------------------------------------------------------------
+# --- wind and episodes --------------------------------------------------------------------
 
 
 def plan_wind(rng, start_ms: int, end_ms: int) -> Wind:
@@ -128,7 +128,7 @@ def episode_pm25(registry: Registry, plan: Plan, episode: Episode, lat: float, l
     ts_ms = np.asarray(ts_ms)
     px, py = frame.to_xy(lat, lng)
     return plume(plan, episode, frame, np.full(ts_ms.shape, float(px)),
-                  np.full(ts_ms.shape, float(py)), ts_ms)
+                 np.full(ts_ms.shape, float(py)), ts_ms)
 
 
 def plume(plan: Plan, ep: Episode, frame: Frame, px, py, ts_ms) -> np.ndarray:
@@ -145,7 +145,7 @@ def plume(plan: Plan, ep: Episode, frame: Frame, px, py, ts_ms) -> np.ndarray:
     return np.where(alive, amp * np.exp(-0.5 * d2 / sigma**2), 0.0)
 
 
-# --- stations --------------------------------------------------------------------------
+# --- stations -----------------------------------------------------------------------------
 
 
 _LEVEL_POLLUTANTS: Final = {
@@ -232,4 +232,4 @@ class Stations:
             out.append(ENC.encode(d))
         self.seq += len(out)
         return Batch(ENVIRONMENT, ts.tolist(), [self.keys[i] for i in idx.tolist()], out,
-                      [""] * len(out))
+                     [""] * len(out))

@@ -84,11 +84,11 @@ _MODELS: Final[dict[str, tuple[SensorModel, int]]] = {
 def _generic(lo: float, hi: float) -> SensorModel:
     """A model for a metric the simulator does not know: a quarter up its range, by day more."""
     span = hi - lo
-    return lambda h, ts, rng: lo + span * (0.25 + 0.1 * daytime(h)) + rng.normal(0, 0.02 * span,
-                                                                               h.size)
+    return lambda h, ts, rng: (lo + span * (0.25 + 0.1 * daytime(h))
+                               + rng.normal(0, 0.02 * span, h.size))
 
 
-# --- faults -----------------------------------------------------------------------------
+# --- faults -------------------------------------------------------------------------------
 
 
 def plan_faults(reg: Registry, rng, start_ms: int, end_ms: int) -> tuple[SensorFault, ...]:
@@ -110,7 +110,7 @@ def plan_faults(reg: Registry, rng, start_ms: int, end_ms: int) -> tuple[SensorF
     return tuple(faults)
 
 
-# --- the source ------------------------------------------------------------------------
+# --- the source ---------------------------------------------------------------------------
 
 
 class Sensors:

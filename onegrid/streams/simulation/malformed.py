@@ -116,7 +116,7 @@ def _duplicate(c: _BadCtx) -> list[tuple[bytes, bytes, str]]:
     key, d = _sensor_dict(c)
     d["id"] = c.bad_id.replace("bad-", "s-", 1)
     return [(key, ENC.encode(d), ""), (key, ENC.encode({**d, "sim_fault": c.bad_id}),
-                                        "duplicate_id")]
+                                       "duplicate_id")]
 
 
 def _unlisted(c: _BadCtx) -> str:

@@ -46,8 +46,8 @@ class Plan:
 def seed_to_rngs(seed: int) -> dict[str, np.random.Generator]:
     """Return one independent generator per part of the model, all from `seed`."""
     children = np.random.SeedSequence(seed).spawn(len(_PARTS))
-    return {n: np.random.Generator(np.random.PCG64(c)) for n, c in zip(_PARTS, children,
-                                                                        strict=True)}
+    return {n: np.random.Generator(np.random.PCG64(c))
+            for n, c in zip(_PARTS, children, strict=True)}
 
 
 def make_plan(registry: Registry, *, seed: int, start: datetime, duration_s: float) -> Plan:
