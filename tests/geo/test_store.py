@@ -48,11 +48,10 @@ def test_late_events_upsert_their_minute_bucket_exactly(store):
     assert row == [{"n": 4, "sum": 18.0, "min": 1.0, "max": 9.0}]
 
 
-def test_the_same_id_cannot_be_stored_twice(store):
-    store.write(lambda cur: gstore.insert_events(cur, stats_batch([1.0])))
-    with pytest.raises(Exception, match=r"(?i)constraint|duplicate"):
-        store.write(lambda cur: gstore.insert_events(cur, stats_batch([2.0])))
-    assert store.scalar("SELECT count(*) FROM events") == 1
+def test_existing_ids_finds_exactly_the_stored_ones(store):
+    store.write(lambda cur: gstore.insert_events(cur, stats_batch([1.0, 2.0])))
+    found = store.write(lambda cur: gstore.existing_ids(cur, pa.array(["e0-1", "new", "e0-0"])))
+    assert found == {"e0-0", "e0-1"}
 
 
 def test_scalar_then_query_on_one_thread_both_work(store):
