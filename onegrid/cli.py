@@ -179,6 +179,26 @@ def cmd_replay(args) -> int:
     return 0
 
 
+def cmd_dlq_replay(args) -> int:
+    """Re-send dead letters to their source topics once their cause is fixed."""
+    from onegrid.streams.contract import ErrorCode
+    from onegrid.streams.dlq import replay_dead_letters
+
+    bootstrap = _need_bootstrap(args)
+    codes = set(args.code) or None
+    unknown = sorted((codes or set()) - {c.value for c in ErrorCode})
+    if unknown:
+        raise UserError(f"unknown error code(s) {', '.join(unknown)}; see docs/contract.md")
+    since = datetime.fromisoformat(args.since) if args.since else None
+    if since is not None and since.tzinfo is None:
+        raise UserError("--since needs a UTC offset, e.g. 2026-06-01T08:00:00+08:00")
+    report = replay_dead_letters(bootstrap, args.prefix, codes=codes, since=since,
+                                 dry_run=args.dry_run, **_kafka_options(args))
+    print(("onegrid dlq replay (dry run): would have " if args.dry_run else
+           "onegrid dlq replay: ") + report.summary())
+    return 0
+
+
 def cmd_schemas(args) -> int:
     """Write the contract's JSON Schemas (one file per input topic)."""
     from onegrid.streams.schemas import write_schemas
@@ -303,6 +323,17 @@ def build_parser() -> argparse.ArgumentParser:
     _add_kafka(p, required=True)
     p.add_argument("file", help="a .jsonl file: one event or envelope per line")
     p.set_defaults(func=cmd_replay)
+
+    dlq = sub.add_parser("dlq", help="dead letters")
+    dsub = dlq.add_subparsers(dest="dlq_command", required=True, metavar="COMMAND")
+    p = dsub.add_parser("replay", help="re-send dead letters to their source topics once "
+                                       "their cause is fixed")
+    _add_kafka(p, required=True)
+    p.add_argument("--code", action="append", default=[], metavar="ERROR_CODE",
+                   help="only dead letters with this error code (repeat for several)")
+    p.add_argument("--since", default=None, help="only dead letters written since (ISO-8601)")
+    p.add_argument("--dry-run", action="store_true", help="count, send nothing")
+    p.set_defaults(func=cmd_dlq_replay)
 
     p = sub.add_parser("schemas", help="write the event contract's JSON Schemas")
     p.add_argument("--out", default=None, help="folder (default: the bundled data/schemas)")
