@@ -227,3 +227,71 @@ def pending_outbox(cur: duckdb.DuckDBPyConnection, limit: int = 10_000) -> list[
 def mark_published(cur: duckdb.DuckDBPyConnection, up_to_seq: int) -> None:
     """Drop outbox rows up to and including `up_to_seq` once the broker has them."""
     cur.execute("DELETE FROM outbox WHERE seq <= ?", [up_to_seq])
+
+
+# H3 parent of a res-10 cell in SQL, by the index's bit layout (as geo.cells).
+_PARENT_SQL: Final = ("(cell & ~(15::UBIGINT << 52)) | ({res}::UBIGINT << 52) "
+                      "| ((1::UBIGINT << (3 * (15 - {res}))) - 1)")
+REGION_LEVELS: Final = ("grid_id", "community_id", "street_id", "district_id")
+
+
+def register_region_cells(cur: duckdb.DuckDBPyConnection, cell_table: pa.Table) -> None:
+    """Expose the city's cell -> grid/community/street/district table as `region_cells`."""
+    cur.register("region_cells", cell_table)
+
+
+def window_stats(cur: duckdb.DuckDBPyConnection, metric: str, start, end,
+                 level: str | int = 10) -> pa.Table:
+    """Return n, sum, min, max of `metric` per key over buckets in [start, end).
+
+    `level` is an H3 resolution (7-10: key is the cell at that resolution) or a
+    region level name from REGION_LEVELS (key is the region id; needs
+    `register_region_cells` first). Parent statistics are exact roll-ups of
+    the res-10 minute buckets. A metric ending in ':*' matches every metric
+    with that prefix (e.g. 'incident:*'), each kept apart under `metric`.
+    """
+    if isinstance(level, int):
+        if not 7 <= level <= 10:
+            raise ValueError(f"H3 resolution must be 7-10, got {level}")
+        key, source = _PARENT_SQL.format(res=level) if level < 10 else "cell", "cell_stats"
+        key = f"CAST({key} AS VARCHAR)"
+    elif level in REGION_LEVELS:
+        key, source = level, "cell_stats JOIN region_cells USING (cell)"
+    else:
+        raise ValueError(f"unknown level {level!r}")
+    where = "metric LIKE ?" if metric.endswith(":*") else "metric = ?"
+    pattern = metric[:-1] + "%" if metric.endswith(":*") else metric
+    return cur.sql(f"""
+        SELECT {key} AS key, metric, sum(n)::BIGINT AS n, sum(sum) AS sum, min(min) AS min,
+               max(max) AS max, any_value(cell) AS cell
+        FROM {source}
+        WHERE {where} AND bucket >= ? AND bucket < ? AND {key} IS NOT NULL
+        GROUP BY ALL ORDER BY key, metric
+    """, params=[pattern, start, end]).to_arrow_table()
+
+
+def window_first_last(cur: duckdb.DuckDBPyConnection, metric: str, start, end,
+                      level: int = 10) -> pa.Table:
+    """Return, per H3 key at `level`, the mean of the first and last minute bucket
+    of `metric` in [start, end) (for rate-of-change rules)."""
+    key = _PARENT_SQL.format(res=level) if level < 10 else "cell"
+    return cur.sql(f"""
+        WITH b AS (
+            SELECT CAST({key} AS VARCHAR) AS key, bucket, sum(sum) / sum(n) AS mean,
+                   any_value(cell) AS cell
+            FROM cell_stats WHERE metric = ? AND bucket >= ? AND bucket < ?
+            GROUP BY ALL)
+        SELECT key, arg_min(mean, bucket) AS first_mean, arg_max(mean, bucket) AS last_mean,
+               count(*) AS buckets, any_value(cell) AS cell
+        FROM b GROUP BY key HAVING count(*) > 1 ORDER BY key
+    """, params=[metric, start, end]).to_arrow_table()
+
+
+def last_seen(cur: duckdb.DuckDBPyConnection, topic: str, until) -> pa.Table:
+    """Return source_id, last ts (at or before `until`), cell and grid of each source of a topic."""
+    return cur.sql("""
+        SELECT source_id, max(ts) AS last_ts, arg_max(cell, ts) AS cell,
+               arg_max(grid_id, ts) AS grid_id
+        FROM events WHERE topic = ? AND ts <= ? AND source_id IS NOT NULL
+        GROUP BY source_id ORDER BY source_id
+    """, params=[topic, until]).to_arrow_table()

@@ -1,0 +1,29 @@
+"""Rule kinds: each turns window statistics into observations for the lifecycle.
+
+A new kind is one new module and one line in KINDS. Each `evaluate` takes the
+rule, the statistics the store computed for its window (an Arrow table with
+key, metric, n, sum, min, max, cell) and the evaluation time, and returns one
+Observation per scope key. Deciding pending/firing/resolved is `lifecycle`'s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Final
+
+import pyarrow as pa
+
+from onegrid.alerts.kinds import count, nodata, rate, threshold
+from onegrid.alerts.model import Observation, Rule
+
+Evaluate = Callable[[Rule, pa.Table, datetime], list[Observation]]
+
+KINDS: Final[dict[str, Evaluate]] = {
+    "threshold": threshold.evaluate,
+    "count": count.evaluate,
+    "rate": rate.evaluate,
+    "nodata": nodata.evaluate,
+}
+
+__all__ = ["KINDS", "Evaluate"]
