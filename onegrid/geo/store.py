@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
@@ -38,7 +39,12 @@ CREATE TABLE IF NOT EXISTS events (
     wind_dir_deg DOUBLE, wind_speed_ms DOUBLE,
     category VARCHAR, source VARCHAR, severity TINYINT, description VARCHAR, address VARCHAR,
     reporter_name VARCHAR, reporter_phone VARCHAR,
-    kafka_partition INTEGER, kafka_offset BIGINT, ingested_at TIMESTAMPTZ
+    kafka_partition INTEGER, kafka_offset BIGINT, ingested_at TIMESTAMPTZ,
+    late BOOLEAN
+);
+CREATE TABLE IF NOT EXISTS watermarks (
+    topic VARCHAR NOT NULL, "partition" INTEGER NOT NULL, max_ts TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (topic, "partition")
 );
 CREATE TABLE IF NOT EXISTS dead_letters (
     topic VARCHAR NOT NULL, "partition" INTEGER NOT NULL, "offset" BIGINT NOT NULL,
@@ -188,14 +194,46 @@ def existing_ids(cur: duckdb.DuckDBPyConnection, ids: pa.Array) -> set[str]:
     return {r[0] for r in rows}
 
 
-def insert_events(cur: duckdb.DuckDBPyConnection, batch: pa.Table) -> int:
-    """Insert mapped events (the events columns, by name) and fold them into cell_stats."""
+ALLOWED_LATENESS_S: Final = 120
+
+
+def event_clock(cur: duckdb.DuckDBPyConnection):
+    """Return the event-time clock: the smallest per-partition watermark (None at start).
+
+    Input partitions are read at different speeds (the embedded broker serves a
+    lagging consumer one whole partition at a time), so only the slowest
+    partition's latest event time is safe to decide on, as in Flink.
+    """
+    # Epoch ms, not the TIMESTAMPTZ itself: DuckDB hands those to Python via pytz.
+    ms = cur.execute("SELECT epoch_ms(min(max_ts)) FROM watermarks").fetchall()[0][0]
+    return None if ms is None else datetime.fromtimestamp(ms / 1000, UTC)
+
+
+def insert_events(cur: duckdb.DuckDBPyConnection, batch: pa.Table,
+                  lateness_s: int = ALLOWED_LATENESS_S) -> int:
+    """Insert mapped events (the events columns, by name), fold them into cell_stats
+    and advance the per-partition watermarks.
+
+    An event older than the clock before this batch minus `lateness_s` is
+    stored with `late = true`: it still counts in cell_stats (an upsert of its
+    minute), but decisions already taken on that minute stand.
+    """
     if batch.num_rows == 0:
         return 0
     names = ", ".join(f'"{n}"' for n in batch.column_names)
     with _registered(cur, "batch", batch):
-        cur.execute(f"INSERT INTO events ({names}, ingested_at) SELECT *, now() FROM batch")
+        cur.execute(f"""
+            INSERT INTO events ({names}, ingested_at, late)
+            SELECT *, now(), coalesce(ts < (SELECT min(max_ts) FROM watermarks)
+                                      - to_seconds(?::BIGINT), false)
+            FROM batch""", [lateness_s])
         cur.execute(_STATS_SQL)
+        if "kafka_partition" in batch.column_names:
+            cur.execute("""
+                INSERT INTO watermarks SELECT topic, kafka_partition, max(ts) FROM batch
+                WHERE kafka_partition IS NOT NULL GROUP BY ALL
+                ON CONFLICT DO UPDATE SET max_ts = greatest(watermarks.max_ts, excluded.max_ts)
+            """)
     return batch.num_rows
 
 

@@ -72,3 +72,28 @@ def test_the_contract_tables_exist_with_their_columns(store):
             "SELECT column_name FROM information_schema.columns WHERE table_name = ?",
             [table]).to_pylist()}
         assert cols <= have, (table, cols - have)
+
+
+def partitioned(ids: list[str], minutes: list[int], partitions: list[int]) -> pa.Table:
+    t = stats_batch([1.0] * len(ids))
+    ts = pa.array([datetime(2026, 6, 1, 12, m, tzinfo=UTC) for m in minutes],
+                  pa.timestamp("ms", tz="UTC"))
+    return (t.set_column(0, "id", pa.array(ids)).set_column(2, "ts", ts)
+            .append_column("kafka_partition", pa.array(partitions, pa.int32())))
+
+
+def test_the_event_clock_is_the_slowest_partitions_latest_event(store):
+    assert store.write(gstore.event_clock) is None
+    store.write(lambda cur: gstore.insert_events(cur, partitioned(
+        ["a", "b", "c"], [10, 30, 20], [0, 1, 0])))
+    assert store.write(gstore.event_clock) == datetime(2026, 6, 1, 12, 20, tzinfo=UTC)
+
+
+def test_an_event_past_the_lateness_bound_is_stored_and_flagged_late(store):
+    store.write(lambda cur: gstore.insert_events(cur, partitioned(["a"], [30], [0])))
+    store.write(lambda cur: gstore.insert_events(cur, partitioned(
+        ["on-time", "late"], [29, 20], [0, 0])))
+    rows = {r["id"]: r["late"] for r in store.query("SELECT id, late FROM events").to_pylist()}
+    assert rows == {"a": False, "on-time": False, "late": True}
+    assert store.scalar("SELECT sum(n) FROM cell_stats WHERE bucket = ?",
+                        [datetime(2026, 6, 1, 12, 20, tzinfo=UTC)]) == 1
