@@ -111,6 +111,79 @@ def cmd_broker(args) -> int:
     return 0
 
 
+def _rules(args, city):
+    """Return the rules provider for --rules (None with --no-rules); bad file: UserError."""
+    from onegrid.alerts.rules import RuleError
+    from onegrid.streams.rule_source import DEMO_RULES, watch_rules
+
+    if getattr(args, "no_rules", False):
+        return None
+    try:
+        return watch_rules(Path(args.rules) if args.rules else DEMO_RULES, city)
+    except (RuleError, OSError) as exc:
+        raise UserError(str(exc)) from None
+
+
+def cmd_rules_check(args) -> int:
+    """Validate a rule file; print every problem with file and line."""
+    from onegrid.alerts.rules import check_rules
+    from onegrid.streams.rule_source import known_metrics, known_regions
+
+    city = _load_city(args.city)
+    problems = check_rules(Path(args.file), known_metrics(city), known_regions(city))
+    for line in problems:
+        print(line, file=sys.stderr)
+    if problems:
+        return 1
+    print(f"onegrid rules check: {args.file} is valid")
+    return 0
+
+
+def cmd_rules_backtest(args) -> int:
+    """Replay stored history through a rule file; print what it would raise and the diff."""
+    import duckdb
+
+    from onegrid.alerts.rules import RuleError
+    from onegrid.streams.backtest import backtest, open_history
+    from onegrid.streams.engine import Rules
+    from onegrid.streams.rule_source import rule_loader
+
+    city = _load_city(args.city)
+    start, end = _aware(args.start, "--from"), _aware(args.end, "--to")
+    try:
+        rules = Rules(rule_loader(city)(Path(args.rules)).rules)
+    except (RuleError, OSError) as exc:
+        raise UserError(str(exc)) from None
+    try:
+        history = open_history(Path(args.db))
+    except duckdb.Error as exc:
+        raise UserError(f"{args.db}: cannot open for reading ({exc}); stop the engine "
+                        "holding it, or back-test a copy") from None
+    with history:
+        result = backtest(history, rules, city, start, end)
+    for c in result.changes:
+        print(f"{c['at'].isoformat()}  {c['rule_id']:<28} {c['key']:<24} {c['state']:<9} "
+              f"{c['level']:<8} value={c['value']}")
+    print(f"onegrid rules backtest: {len(result.changes)} alert changes; "
+          f"{len(result.only_backtest)} only in the back-test, "
+          f"{len(result.only_live)} only in what fired live")
+    for row in result.only_backtest:
+        print("  + would have:", *row)
+    for row in result.only_live:
+        print("  - fired live, not now:", *row)
+    return 0
+
+
+def _aware(text: str, flag: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise UserError(f"{flag} {text!r}: not an ISO-8601 time") from None
+    if value.tzinfo is None:
+        raise UserError(f"{flag} needs a UTC offset, e.g. 2026-06-01T08:00:00+08:00")
+    return value
+
+
 def cmd_run(args) -> int:
     """Run the engine node: consume, validate, store, until stopped or idle."""
     from onegrid.geo.store import Store
@@ -121,8 +194,9 @@ def cmd_run(args) -> int:
     config = EngineConfig(bootstrap=bootstrap, prefix=args.prefix, group_id=args.group,
                           session_timeout_ms=args.session_timeout_ms,
                           until_idle_s=args.until_idle, client_config=_kafka_options(args))
+    rules = _rules(args, city)
     with Store(args.db, threads=args.db_threads) as store:
-        runner = EngineRunner(config, city, store)
+        runner = EngineRunner(config, city, store, rules=rules)
         _stop_on_signals(runner.stop)
         stats = runner.run()
     drain = (f" in {stats.drain_s:.2f} s from first record to last commit "
@@ -259,7 +333,7 @@ def cmd_up(args) -> int:
                      rate=args.rate, seed=args.seed, simulate=not args.no_simulator,
                      tile_url=args.tile_url, session_timeout_ms=args.session_timeout_ms,
                      client_config=_kafka_options(args))
-    return run_up(opts, city)
+    return run_up(opts, city, _rules(args, city))
 
 
 # -- parser --------------------------------------------------------------------
@@ -281,6 +355,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tile-url", default=_env("ONEGRID_TILE_URL"),
                    help="raster tile URL template for the map (default: no tiles)")
     p.add_argument("--session-timeout-ms", type=int, default=8000)
+    p.add_argument("--rules", default=_env("ONEGRID_RULES"),
+                   help="rule file (default: the bundled data/rules.toml)")
     p.set_defaults(func=cmd_up)
 
     p = sub.add_parser("broker", help="the embedded Kafka-protocol broker, topics created")
@@ -295,6 +371,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="exit once nothing new has arrived for this long")
     p.add_argument("--session-timeout-ms", type=int, default=8000,
                    help="consumer group session timeout (default 8000)")
+    p.add_argument("--rules", default=_env("ONEGRID_RULES"),
+                   help="rule file (default $ONEGRID_RULES or the bundled data/rules.toml); "
+                        "reloaded when it changes")
+    p.add_argument("--no-rules", action="store_true", help="ingest only, decide no alerts")
     p.add_argument("--db-threads", type=int, default=int(_env("ONEGRID_DB_THREADS", "0")) or None,
                    help="DuckDB worker threads (default: one per core)")
     p.set_defaults(func=cmd_run)
@@ -338,6 +418,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("schemas", help="write the event contract's JSON Schemas")
     p.add_argument("--out", default=None, help="folder (default: the bundled data/schemas)")
     p.set_defaults(func=cmd_schemas)
+
+    rules = sub.add_parser("rules", help="rule files: check, back-test")
+    rsub = rules.add_subparsers(dest="rules_command", required=True, metavar="COMMAND")
+    p = rsub.add_parser("check", help="validate a rule file without running it")
+    _add_city(p)
+    p.add_argument("file", help="the rule file (TOML)")
+    p.set_defaults(func=cmd_rules_check)
+    p = rsub.add_parser("backtest", help="replay stored history through a rule file")
+    _add_db(p), _add_city(p)
+    p.add_argument("--rules", required=True, help="the rule file to try")
+    p.add_argument("--from", dest="start", required=True, help="start (ISO-8601 with offset)")
+    p.add_argument("--to", dest="end", required=True, help="end (ISO-8601 with offset)")
+    p.set_defaults(func=cmd_rules_backtest)
 
     city = sub.add_parser("city", help="city boundaries and grid")
     csub = city.add_subparsers(dest="city_command", required=True, metavar="COMMAND")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,7 +21,7 @@ from onegrid.dashboard import create_app, serve, start_server
 from onegrid.geo.store import Store
 from onegrid.streams.broker import running_broker
 from onegrid.streams.consumer import EngineConfig, EngineRunner
-from onegrid.streams.engine import City
+from onegrid.streams.engine import City, Rules
 from onegrid.streams.producer import make_producer, send_messages
 from onegrid.streams.simulator import simulate
 
@@ -82,8 +83,11 @@ def _until(messages, stop: threading.Event):
         yield m
 
 
-def run_up(opts: UpOptions, city: City) -> int:
-    """Run broker, engine, simulator and dashboard until interrupted; return 0."""
+def run_up(opts: UpOptions, city: City, rules: Callable[[], Rules] | None = None) -> int:
+    """Run broker, engine, simulator and dashboard until interrupted; return 0.
+
+    `rules` gives the rules in force (see `rule_source.watch_rules`); None: no alerts.
+    """
     stop = threading.Event()
     with running_broker(opts.bootstrap, opts.prefix, opts.partitions,
                         client_config=opts.client_config) as bootstrap, \
@@ -93,7 +97,7 @@ def run_up(opts: UpOptions, city: City) -> int:
                               session_timeout_ms=opts.session_timeout_ms,
                               status_interval_s=5.0,
                               client_config=dict(opts.client_config or {}))
-        engine = EngineRunner(config, city, store, out=None)
+        engine = EngineRunner(config, city, store, out=None, rules=rules)
         engine_thread = threading.Thread(target=engine.run, name="onegrid-engine", daemon=True)
         engine_thread.start()
         if opts.simulate:

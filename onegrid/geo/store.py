@@ -60,6 +60,20 @@ CREATE TABLE IF NOT EXISTS consumer_offsets (
     topic VARCHAR NOT NULL, "partition" INTEGER NOT NULL, "offset" BIGINT NOT NULL,
     updated_at TIMESTAMPTZ, PRIMARY KEY (topic, "partition")
 );
+CREATE TABLE IF NOT EXISTS alerts (
+    alert_id VARCHAR PRIMARY KEY, rule_id VARCHAR NOT NULL, rule_version VARCHAR NOT NULL,
+    key VARCHAR NOT NULL, state VARCHAR NOT NULL, level VARCHAR, severity TINYINT,
+    cell UBIGINT, grid_id VARCHAR, value DOUBLE, threshold DOUBLE,
+    started_at TIMESTAMPTZ NOT NULL, updated_at TIMESTAMPTZ NOT NULL, since TIMESTAMPTZ,
+    evidence VARCHAR[], silenced BOOLEAN
+);
+CREATE TABLE IF NOT EXISTS alert_transitions (
+    alert_id VARCHAR NOT NULL, rule_id VARCHAR NOT NULL, rule_version VARCHAR NOT NULL,
+    key VARCHAR NOT NULL, previous VARCHAR, state VARCHAR NOT NULL, level VARCHAR,
+    severity TINYINT, cell UBIGINT, grid_id VARCHAR, value DOUBLE, threshold DOUBLE,
+    "at" TIMESTAMPTZ NOT NULL, evidence VARCHAR[], silenced BOOLEAN, reason VARCHAR,
+    recorded_at TIMESTAMPTZ
+);
 CREATE SEQUENCE IF NOT EXISTS outbox_seq;
 CREATE TABLE IF NOT EXISTS outbox (
     seq BIGINT PRIMARY KEY DEFAULT nextval('outbox_seq'), topic VARCHAR NOT NULL,
@@ -325,11 +339,70 @@ def window_first_last(cur: duckdb.DuckDBPyConnection, metric: str, start, end,
     """, params=[metric, start, end]).to_arrow_table()
 
 
-def last_seen(cur: duckdb.DuckDBPyConnection, topic: str, until) -> pa.Table:
-    """Return source_id, last ts (at or before `until`), cell and grid of each source of a topic."""
+def last_seen(cur: duckdb.DuckDBPyConnection, topic: str, until,
+              metric: str | None = None) -> pa.Table:
+    """Return source_id, last ts (at or before `until`), cell and grid of each source
+    of a topic (only sources reporting `metric`, when given)."""
     return cur.sql("""
         SELECT source_id, max(ts) AS last_ts, arg_max(cell, ts) AS cell,
                arg_max(grid_id, ts) AS grid_id
         FROM events WHERE topic = ? AND ts <= ? AND source_id IS NOT NULL
+          AND (?::VARCHAR IS NULL OR metric = ?)
         GROUP BY source_id ORDER BY source_id
-    """, params=[topic, until]).to_arrow_table()
+    """, params=[topic, until, metric, metric]).to_arrow_table()
+
+
+def upsert_alerts(cur: duckdb.DuckDBPyConnection, rows: pa.Table) -> None:
+    """Write the latest state of each alert in `rows` (columns of `alerts`, by name)."""
+    if rows.num_rows == 0:
+        return
+    names = ", ".join(f'"{n}"' for n in rows.column_names)
+    updates = ", ".join(f'"{n}" = excluded."{n}"' for n in rows.column_names
+                        if n != "alert_id")
+    with _registered(cur, "alert_rows", rows):
+        cur.execute(f"INSERT INTO alerts ({names}) SELECT * FROM alert_rows "
+                    f"ON CONFLICT DO UPDATE SET {updates}")
+
+
+def insert_alert_transitions(cur: duckdb.DuckDBPyConnection, rows: pa.Table) -> None:
+    """Append alert changes (columns of `alert_transitions`, by name) to the history."""
+    if rows.num_rows == 0:
+        return
+    names = ", ".join(f'"{n}"' for n in rows.column_names)
+    with _registered(cur, "transition_rows", rows):
+        cur.execute(f"INSERT INTO alert_transitions ({names}, recorded_at) "
+                    "SELECT *, now() FROM transition_rows")
+
+
+def live_alert_rows(cur: duckdb.DuckDBPyConnection) -> list[dict]:
+    """Return the `alerts` rows still pending or firing (what a restart resumes)."""
+    return cur.sql("SELECT * FROM alerts WHERE state <> 'resolved' ORDER BY alert_id"
+                   ).to_arrow_table().to_pylist()
+
+
+def source_window_stats(cur: duckdb.DuckDBPyConnection, metric: str, start, end) -> pa.Table:
+    """Return n, sum, min, max of a sensor metric per source (device) over [start, end).
+
+    Per-device rules read the raw readings (their windows are minutes long, and
+    `events` is in time order, so the scan touches little).
+    """
+    return cur.sql("""
+        SELECT source_id AS key, metric, count(*)::BIGINT AS n, sum(value) AS sum,
+               min(value) AS min, max(value) AS max, arg_max(cell, ts) AS cell
+        FROM events WHERE metric = ? AND ts >= ? AND ts < ? AND source_id IS NOT NULL
+        GROUP BY ALL ORDER BY key
+    """, params=[metric, start, end]).to_arrow_table()
+
+
+def source_first_last(cur: duckdb.DuckDBPyConnection, metric: str, start, end) -> pa.Table:
+    """Return, per source, the mean of its first and last minute of `metric` in [start, end)."""
+    return cur.sql("""
+        WITH b AS (
+            SELECT source_id AS key, date_trunc('minute', ts) AS bucket, avg(value) AS mean,
+                   arg_max(cell, ts) AS cell
+            FROM events WHERE metric = ? AND ts >= ? AND ts < ? AND source_id IS NOT NULL
+            GROUP BY ALL)
+        SELECT key, arg_min(mean, bucket) AS first_mean, arg_max(mean, bucket) AS last_mean,
+               count(*) AS buckets, arg_max(cell, bucket) AS cell
+        FROM b GROUP BY key HAVING count(*) > 1 ORDER BY key
+    """, params=[metric, start, end]).to_arrow_table()

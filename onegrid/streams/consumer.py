@@ -25,13 +25,20 @@ import pyarrow as pa
 from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
 
+from onegrid.alerts.evaluation import RuleState, live_alerts
 from onegrid.geo import store as gstore
 from onegrid.geo.store import Store
 from onegrid.streams.contract import INPUT_TOPICS, TOPIC_PREFIX_DEFAULT, topic_name
-from onegrid.streams.engine import City, Outcome, process, store_outcome
+from onegrid.streams.engine import City, Outcome, Rules, decide_alerts, process, store_outcome
 from onegrid.streams.validate import RawMessage
 
 log = logging.getLogger(__name__)
+
+
+def resume_rule_state(store: Store) -> RuleState:
+    """Return the live alerts and event clock a restarted engine carries on from."""
+    cur = store.cursor()
+    return RuleState(live_alerts(gstore.live_alert_rows(cur)), gstore.event_clock(cur))
 
 
 def utc_now() -> datetime:
@@ -64,6 +71,7 @@ class Stats:
     batches: int = 0
     started: float = field(default_factory=time.monotonic)
     lag: int | None = None  # None: unknown (the embedded broker misreports end offsets)
+    alert_changes: int = 0
     poll_s: float = 0.0  # time spent in poll, process and write: where the loop waits
     process_s: float = 0.0
     write_s: float = 0.0
@@ -122,8 +130,13 @@ class EngineRunner:
     """Runs the engine loop for one node until stopped or idle."""
 
     def __init__(self, config: EngineConfig, city: City, store: Store,
-                 clock: Callable[[], datetime] = utc_now, out=sys.stderr):
+                 clock: Callable[[], datetime] = utc_now, out=sys.stderr,
+                 rules: Callable[[], Rules | None] | None = None):
+        """`rules` returns the rules in force before each write (a reloading
+        watcher in production); None runs ingest only."""
         self.config, self.city, self.store, self.clock, self.out = config, city, store, clock, out
+        self.rules = rules
+        self.rule_state = RuleState()
         self.stats = Stats()
         self.stop_event = threading.Event()
         self.pending: queue.Queue = queue.Queue(maxsize=8)
@@ -143,6 +156,7 @@ class EngineRunner:
         self.producer = KafkaProducer(bootstrap_servers=cfg.bootstrap, linger_ms=5,
                                       **cfg.client_config)
         self._publish_outbox()  # what a crash left between commit and publish
+        self.rule_state = resume_rule_state(self.store)
         self.consumer = KafkaConsumer(
             bootstrap_servers=cfg.bootstrap, group_id=cfg.group_id,
             enable_auto_commit=False, auto_offset_reset="earliest",
@@ -269,11 +283,20 @@ class EngineRunner:
 
     def _write(self, messages, outcome, offsets) -> None:
         prefix = self.config.prefix
+        rules = self.rules() if self.rules else None
+
+        def transaction(cur):
+            stored = store_outcome(cur, outcome, messages, prefix)
+            if rules is None:
+                return stored, self.rule_state, 0
+            return stored, *decide_alerts(cur, rules, self.rule_state, prefix,
+                                          self.city.regions)
+
         t0 = time.monotonic()
-        stored = self.store.write(lambda cur: store_outcome(cur, outcome, messages, prefix),
-                                  offsets)
+        stored, self.rule_state, changes = self.store.write(transaction, offsets)
         self.stats.write_s += time.monotonic() - t0
-        if stored.dead_letters:
+        self.stats.alert_changes += changes
+        if stored.dead_letters or changes:
             self._publish_outbox()
         self.stats.stored += stored.events
         self.stats.rejected += stored.dead_letters
@@ -339,7 +362,7 @@ class EngineRunner:
         rate = s.stored / max(1e-9, time.monotonic() - s.started)
         lag = "?" if s.lag is None else str(s.lag)
         line = (f"onegrid engine: {s.stored} stored, {rate:,.0f} events/s, "
-                f"{s.rejected} rejected, lag {lag}")
+                f"{s.rejected} rejected, {s.alert_changes} alert changes, lag {lag}")
         if self.out is None:
             return
         tty = getattr(self.out, "isatty", lambda: False)()

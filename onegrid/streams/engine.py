@@ -10,7 +10,7 @@ stored exactly once. Polling, committing and stopping belong to `consumer`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import duckdb
@@ -19,11 +19,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from onegrid.alerts import evaluation, silences
+from onegrid.alerts.evaluation import RuleState
+from onegrid.alerts.model import Rule, Transition
 from onegrid.geo import store as gstore
 from onegrid.geo.cells import cells_to_parents, latlng_to_cells
 from onegrid.geo.regions import Regions, cells_to_regions
 from onegrid.geo.registry import Registry
-from onegrid.streams.contract import DLQ, ErrorCode, topic_name
+from onegrid.streams.contract import ALERTS, DLQ, ErrorCode, topic_name
 from onegrid.streams.validate import RawMessage, Rejection, validate
 
 REGION_COLUMNS = ("grid_id", "community_id", "street_id", "district_id")
@@ -153,3 +156,87 @@ def store_outcome(cur: duckdb.DuckDBPyConnection, outcome: Outcome,
     gstore.insert_dead_letters(cur, letters)
     gstore.enqueue(cur, dead_letters_to_outbox(letters, prefix))
     return Stored(events.num_rows, letters.num_rows)
+
+
+@dataclass(frozen=True)
+class Rules:
+    """What the engine decides alerts with: the rules in force and the silences."""
+
+    rules: tuple[Rule, ...]
+    silences: tuple = ()
+
+
+def decide_alerts(cur: duckdb.DuckDBPyConnection, rules: Rules, state: RuleState,
+                  prefix: str, regions: Regions | None = None) -> tuple[RuleState, int]:
+    """Evaluate the rules at the event clock, inside the batch's transaction.
+
+    Writes each change to `alerts` and `alert_transitions` and queues it for
+    `onegrid.alerts`, so alerts are exactly-once with the batch that caused
+    them. Returns the new state (the caller keeps it only if the transaction
+    commits) and the number of changes. Does nothing until the clock moves.
+    """
+    at = gstore.event_clock(cur)
+    if at is None or (state.clock is not None and at <= state.clock) or not rules.rules:
+        return state, 0
+    new_state, changes = evaluation.evaluate(cur, rules.rules, state, at)
+    by_id = {r.id: r for r in rules.rules}
+    changes = [evaluation.attach_evidence(cur, by_id[t.alert.rule_id], t) for t in changes]
+    if regions is not None:
+        changes = _with_grids(changes, regions)
+    if rules.silences:
+        lookup = _region_lookup(regions) if regions is not None else (lambda _grid: ())
+        changes = silences.apply_silences(changes, rules.silences, lookup)
+    if changes:
+        gstore.upsert_alerts(cur, evaluation.alert_rows(changes))
+        gstore.insert_alert_transitions(cur, evaluation.transition_rows(changes))
+        gstore.enqueue(cur, _alert_messages(changes, by_id, prefix))
+        new_state = _with_final_alerts(new_state, changes)
+    return new_state, len(changes)
+
+
+def _with_grids(changes: list[Transition], regions: Regions) -> list[Transition]:
+    """Give each changed alert the grid of its cell (for silences by region and the map).
+
+    An alert on a coarser cell takes the grid of the res-10 cell that spoke for it.
+    """
+    cells = np.array([t.alert.cell or 0 for t in changes], dtype=np.uint64)
+    grids = cells_to_regions(regions, cells)["grid_id"]
+    return [t if t.alert.grid_id or t.alert.cell is None or grid is None
+            else replace(t, alert=replace(t.alert, grid_id=grid))
+            for t, grid in zip(changes, grids, strict=True)]
+
+
+def _with_final_alerts(state: RuleState, changes: list[Transition]) -> RuleState:
+    """Carry evidence and silencing of the recorded changes into the live state."""
+    alerts = dict(state.alerts)
+    for t in changes:
+        key = (t.alert.rule_id, t.alert.key)
+        if key in alerts and alerts[key].alert_id == t.alert.alert_id:
+            alerts[key] = t.alert
+    return RuleState(alerts, state.clock)
+
+
+def _alert_messages(changes: list[Transition], by_id: dict[str, Rule], prefix: str) -> pa.Table:
+    values = [msgspec.json.encode(evaluation.transition_to_message(by_id[t.alert.rule_id], t))
+              for t in changes]
+    return pa.table({
+        "topic": [topic_name(ALERTS, prefix)] * len(changes),
+        "key": [t.alert.key.encode() for t in changes], "value": values,
+        "headers": ["{}"] * len(changes),
+    })
+
+
+def _region_lookup(regions: Regions):
+    """Return grid id -> its grid, community, street and district ids, for silences."""
+    grids = regions.levels["grid"]
+    communities = regions.levels["community"]
+    streets = regions.levels["street"]
+
+    def lookup(grid_id: str | None) -> tuple[str, ...]:
+        if not grid_id or grid_id not in grids.index:
+            return ()
+        community = grids.at[grid_id, "parent_id"]
+        street = communities.at[community, "parent_id"]
+        return (grid_id, community, street, streets.at[street, "parent_id"])
+
+    return lookup

@@ -1,8 +1,11 @@
 """Count in window: N reports of one category in a cell and its H3 ring k.
 
 A cluster is counted around each cell that has reports: its own reports plus
-those of its neighbours within `ring_k` rings, per category. The key is the
-centre cell and the category, so two categories at one place are two alerts.
+those of its neighbours within `ring_k` rings, per category. Only the centre
+of a cluster reports it (the cell whose count no cell within its rings beats;
+ties go to the lowest cell id); the other cells report 0, so three reports in
+neighbouring cells make one cluster alert, and an alert whose centre moved
+resolves. The key is the centre cell and the category.
 """
 
 from __future__ import annotations
@@ -28,12 +31,24 @@ def ring_counts(cells: list[int], metrics: list[str], counts: list[int],
     return out
 
 
+def is_centre(cell: int, metric: str, counts: dict[tuple[int, str], int], k: int) -> bool:
+    """Return whether no cell within k rings has a higher count (or equal and lower id)."""
+    mine = counts[(cell, metric)]
+    for other in h3i.grid_disk(cell, k):
+        theirs = counts.get((other, metric))
+        if theirs is not None and (theirs > mine or (theirs == mine and other < cell)):
+            return False
+    return True
+
+
 def evaluate(rule: Rule, stats: pa.Table, at: datetime) -> list[Observation]:
-    """Return the ring count around each res-10 cell with reports of the rule's category."""
+    """Return the ring count at each cluster centre, and 0 at the other reporting cells."""
     if stats.num_rows == 0:
         return []
     cells = [int(k) for k in stats.column("key").to_pylist()]
     counts = ring_counts(cells, stats.column("metric").to_pylist(),
                          stats.column("n").to_pylist(), rule.ring_k)
-    return [Observation(rule.id, f"{cell}|{metric}", at, float(n), cell=cell)
+    return [Observation(rule.id, f"{cell}|{metric}", at,
+                        float(n) if is_centre(cell, metric, counts, rule.ring_k) else 0.0,
+                        cell=cell)
             for (cell, metric), n in sorted(counts.items())]

@@ -1,0 +1,184 @@
+"""Benchmark: what rules cost the engine, and how fast an alert reaches the topic.
+
+1. Throughput, one run: N simulated demo-city messages drained by `onegrid run`
+   with no rules, then by another engine with the demo rules plus 50 more; the
+   ratio of their rates (goal >= 0.8).
+2. Latency: simulated traffic at 1,000 events/s in real time, with trigger
+   readings (smoke alarms, one per detector) mixed in; for each trigger, the
+   time from its produce call to its alert on `onegrid.alerts`; p50/p99 (goal
+   p99 <= 1 s).
+
+    python bench/alerts.py [-n 300000] [--latency-s 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+from kafka import KafkaConsumer
+
+from onegrid.geo.registry import load_registry
+from onegrid.streams.broker import create_topics, start_broker
+from onegrid.streams.producer import make_producer, send_messages
+from onegrid.streams.rule_source import DEMO_RULES
+from onegrid.streams.simulator import simulate
+
+
+def more_rules(path: Path, n: int = 50) -> Path:
+    """Write the demo rules plus `n` more (noise, water, air at other levels/scopes)."""
+    text = DEMO_RULES.read_text(encoding="utf-8")
+    templates = [
+        ('noise_db', 'mean', '10m', 'cell', 9), ('traffic_flow', 'mean', '15m', 'cell', 8),
+        ('pm10', 'mean', '1h', 'street', 10), ('no2', 'max', '30m', 'grid', 10),
+        ('water_level_m', 'max', '10m', 'cell', 8),
+    ]
+    extra = []
+    for i in range(n):
+        metric, stat, window, scope, res = templates[i % len(templates)]
+        threshold = 60 + i
+        res_line = f"res = {res}\n" if scope == "cell" else ""
+        extra.append(f'''
+[[rule]]
+id = "bench-{i:02d}"
+kind = "threshold"
+title_zh = "压测规则 {i}"
+title_en = "Bench rule {i}"
+metric = "{metric}"
+stat = "{stat}"
+window = "{window}"
+scope = "{scope}"
+{res_line}threshold = {threshold}
+clear = {threshold - 5}
+for = "2m"
+clear_for = "5m"
+''')
+    path.write_text(text + "".join(extra), encoding="utf-8")
+    return path
+
+
+def produce_simulated(bootstrap: str, prefix: str, n: int, rate: float = 2000.0) -> int:
+    start = datetime(2026, 6, 1, 6, 0, tzinfo=UTC)
+    messages = simulate(load_registry(), rate=rate, duration_s=n / rate, seed=3, start=start,
+                        malformed_share=0.0)
+    producer = make_producer(bootstrap)
+    try:
+        return send_messages(producer, messages, prefix)
+    finally:
+        producer.close()
+
+
+def drain(bootstrap: str, prefix: str, db: Path, rules: Path | None) -> tuple[float, str]:
+    cmd = [sys.executable, "-m", "onegrid.cli", "-v", "run", "--bootstrap", bootstrap,
+           "--prefix", prefix, "--db", str(db), "--group", f"g-{uuid.uuid4().hex[:6]}",
+           "--until-idle", "3"]
+    cmd += ["--rules", str(rules)] if rules else ["--no-rules"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    final = proc.stderr.strip().splitlines()[-1]
+    rate = re.search(r"\(([\d,]+) messages/s\)", final)
+    if not rate:
+        raise SystemExit(f"no rate in: {final}")
+    return float(rate.group(1).replace(",", "")), final
+
+
+def throughput(bootstrap: str, n: int, rules: Path) -> None:
+    prefix = f"bt-{uuid.uuid4().hex[:6]}."
+    create_topics(bootstrap, prefix=prefix)
+    sent = produce_simulated(bootstrap, prefix, n)
+    print(f"produced {sent:,} simulated messages")
+    with tempfile.TemporaryDirectory() as tmp:
+        bare, _ = drain(bootstrap, prefix, Path(tmp) / "a.duckdb", None)
+        ruled, final = drain(bootstrap, prefix, Path(tmp) / "b.duckdb", rules)
+    print(f"engine, no rules:                  {bare:,.0f} messages/s")
+    print(f"engine, demo rules + 50 more:      {ruled:,.0f} messages/s   ({final})")
+    print(f"throughput ratio rules / no rules: {ruled / bare:.2f}")
+
+
+def _triggers(registry, start: datetime, seconds: float) -> list[tuple[float, str, str]]:
+    """One smoke alarm per detector, spread over the run: (offset s, id, value)."""
+    smoke = [s for s in registry.sensors.values() if s.metric == "smoke"]
+    offsets = np.linspace(5, seconds - 5, len(smoke))
+    return [(float(o), f"trigger-{s.sensor_id}-{uuid.uuid4().hex[:6]}", s.sensor_id)
+            for o, s in zip(offsets, smoke, strict=True)]
+
+
+def latency(bootstrap: str, seconds: float) -> None:
+    prefix = f"lt-{uuid.uuid4().hex[:6]}."
+    create_topics(bootstrap, prefix=prefix)
+    registry = load_registry()
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = subprocess.Popen(
+            [sys.executable, "-m", "onegrid.cli", "run", "--bootstrap", bootstrap, "--prefix",
+             prefix, "--db", str(Path(tmp) / "l.duckdb"), "--group", "lat"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(8)  # group join
+        start = datetime.now(UTC)
+        produced: dict[str, float] = {}
+        background = simulate(registry, rate=1000.0, duration_s=seconds, seed=9, start=start,
+                              malformed_share=0.0)
+        producer = make_producer(bootstrap, linger_ms=1)
+        feeder = threading.Thread(target=send_messages,
+                                  args=(producer, background, prefix), kwargs={"pace": 1.0})
+        feeder.start()
+        t0 = time.monotonic()
+        for offset, event_id, sensor_id in _triggers(registry, start, seconds):
+            time.sleep(max(0.0, offset - (time.monotonic() - t0)))
+            value = json.dumps({"id": event_id, "ts": int(time.time() * 1000),
+                                "sensor_id": sensor_id, "metric": "smoke", "value": 1.0})
+            produced[event_id] = time.time()
+            producer.send(prefix + "sensor", key=sensor_id.encode(), value=value.encode())
+        feeder.join()
+        producer.flush()
+        arrived = _alert_times(bootstrap, prefix + "alerts", set(produced), timeout_s=15)
+        engine.terminate()
+        engine.wait(30)
+    lat = np.array([arrived[i] - produced[i] for i in produced if i in arrived])
+    print(f"latency: {len(lat)} of {len(produced)} triggers alerted at ~1,000 events/s; "
+          f"p50 {np.percentile(lat, 50) * 1000:.0f} ms, p99 {np.percentile(lat, 99) * 1000:.0f} ms,"
+          f" max {lat.max() * 1000:.0f} ms")
+
+
+def _alert_times(bootstrap: str, topic: str, ids: set[str], timeout_s: float) -> dict[str, float]:
+    """Return trigger id -> broker time its first alert was appended."""
+    consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+                             group_id=None, consumer_timeout_ms=int(timeout_s * 1000))
+    out: dict[str, float] = {}
+    for record in consumer:
+        msg = json.loads(record.value)
+        for event_id in msg.get("evidence", []):
+            if event_id in ids and event_id not in out:
+                out[event_id] = record.timestamp / 1000
+    consumer.close()
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("-n", type=int, default=300_000)
+    ap.add_argument("--latency-s", type=float, default=60.0)
+    ap.add_argument("--bootstrap", default=None)
+    args = ap.parse_args()
+    broker = None if args.bootstrap else start_broker()
+    bootstrap = args.bootstrap or broker.bootstrap
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            rules = more_rules(Path(tmp) / "rules.toml")
+            throughput(bootstrap, args.n, rules)
+        latency(bootstrap, args.latency_s)
+    finally:
+        if broker:
+            broker.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,244 @@
+"""Rule evaluation at the event-time clock: statistics in, alert transitions out.
+
+Called inside the engine's write transaction after a batch is stored, and by
+the back-test on a scratch store, with the same arguments: the store cursor,
+the rules, the live alerts and the clock (the slowest partition's watermark).
+It reads window statistics through `geo.store`, asks each rule kind for its
+observations and folds them through `lifecycle`. It decides; the caller writes
+and publishes (`alert_rows`, `transition_to_message`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+import duckdb
+import msgspec
+import pyarrow as pa
+from h3.api import basic_int as h3i
+
+from onegrid.alerts import lifecycle
+from onegrid.alerts.kinds import KINDS
+from onegrid.alerts.model import Alert, AlertState, Observation, Rule, Scope, Transition
+from onegrid.geo import store as gstore
+
+POLLUTANT_COLUMNS = ("pm25", "pm10", "no2", "so2", "o3", "co")
+
+log = logging.getLogger(__name__)
+
+BUCKET = timedelta(minutes=1)
+EVIDENCE_LIMIT = 20  # event ids kept per alert change: enough to open, small on the wire
+
+# A rule's metric -> the events topic that carries it (for no-data rules).
+_NODATA_TOPIC = {"sensor": "sensor", "station": "environment"}
+_LEVEL_COLUMN = {Scope.GRID: "grid_id", Scope.COMMUNITY: "community_id",
+                 Scope.STREET: "street_id", Scope.DISTRICT: "district_id"}
+
+
+@dataclass
+class RuleState:
+    """What evaluation carries between batches: live alerts and the last clock.
+
+    `alerts` maps (rule id, key) to the live (pending or firing) alert.
+    """
+
+    alerts: dict[tuple[str, str], Alert] = field(default_factory=dict)
+    clock: datetime | None = None
+
+
+def window_bounds(rule: Rule, at: datetime) -> tuple[datetime, datetime]:
+    """Return [start, end) of the minute buckets a rule's window covers at `at`.
+
+    The window ends with the bucket holding `at` (partly filled up to the
+    clock) and reaches back window_s, aligned to whole minutes.
+    """
+    end = at.replace(second=0, microsecond=0) + BUCKET
+    return end - timedelta(seconds=max(rule.window_s, 60)), end
+
+
+def _level(rule: Rule) -> int | str:
+    return rule.res if rule.scope == Scope.CELL else _LEVEL_COLUMN[rule.scope]
+
+
+def observe(cur: duckdb.DuckDBPyConnection, rule: Rule, at: datetime) -> list[Observation]:
+    """Return the rule's observations at `at`, one per scope key with data."""
+    start, end = window_bounds(rule, at)
+    if rule.kind == "nodata":
+        topic = _NODATA_TOPIC[rule.extra.get("source", "sensor")]
+        metric = rule.metric if topic == "sensor" else None
+        return KINDS["nodata"](rule, gstore.last_seen(cur, topic, at, metric), at)
+    if rule.scope == Scope.SENSOR:  # per device: from the raw readings
+        read = gstore.source_first_last if rule.kind == "rate" else gstore.source_window_stats
+        return KINDS[rule.kind](rule, read(cur, rule.metric, start, end), at)
+    if rule.kind == "rate":
+        stats = gstore.window_first_last(cur, rule.metric, start, end, rule.res)
+    else:
+        stats = gstore.window_stats(cur, rule.metric, start, end,
+                                    10 if rule.kind == "count" else _level(rule))
+    return KINDS[rule.kind](rule, stats, at)
+
+
+def _with_silent_keys(rule: Rule, observations: list[Observation],
+                      live: Mapping[str, Alert], at: datetime) -> list[Observation]:
+    """Add a no-data observation for live alerts whose key had no data this time,
+    so their clocks still run (a None value never fires nor resolves)."""
+    seen = {o.key for o in observations}
+    return observations + [Observation(rule.id, key, at, None, cell=a.cell, grid_id=a.grid_id)
+                           for key, a in live.items() if key not in seen]
+
+
+def evaluate(cur: duckdb.DuckDBPyConnection, rules: Sequence[Rule], state: RuleState,
+             at: datetime) -> tuple[RuleState, list[Transition]]:
+    """Evaluate every rule at clock `at`; return the new state and the transitions.
+
+    A rule that fails to evaluate is logged and skipped for this batch: one
+    broken rule must not stop ingest or the other rules.
+    """
+    alerts = dict(state.alerts)
+    transitions: list[Transition] = []
+    for rule in rules:
+        live = {key: a for (rid, key), a in alerts.items() if rid == rule.id}
+        try:
+            found = observe(cur, rule, at)
+        except (ValueError, KeyError, TypeError, ArithmeticError) as exc:
+            log.error("rule %s (line %d) skipped: %r", rule.id, rule.source_line, exc)
+            continue
+        observations = _with_silent_keys(rule, found, live, at)
+        after, changed = lifecycle.evaluate_all(rule, live, observations)
+        for key in live:
+            alerts.pop((rule.id, key), None)
+        alerts.update({(rule.id, key): a for key, a in after.items()})
+        transitions.extend(changed)
+    return RuleState(alerts, at), transitions
+
+
+def _metric_filter(rule: Rule, key: str) -> tuple[str, list]:
+    """Return the SQL condition (and params) picking the events a rule's value came from."""
+    metric = rule.metric or ""
+    if metric in POLLUTANT_COLUMNS:
+        return f"{metric} IS NOT NULL", []
+    if metric.startswith("incident:"):
+        category = key.split("|incident:", 1)[-1] if "|" in key else metric[9:]
+        return ("category = ?", [category]) if category != "*" else ("category IS NOT NULL", [])
+    return "metric = ?", [metric]
+
+
+def _evidence_cells(rule: Rule, alert: Alert) -> tuple[str, list[int]]:
+    """Return the events column and cells an alert's value was computed over."""
+    if rule.kind == "count":
+        return "cell", [int(c) for c in h3i.grid_disk(int(alert.cell), rule.ring_k)]
+    if rule.scope != Scope.CELL:
+        return "cell", [int(alert.cell)]
+    return ("cell" if rule.res == 10 else f"cell_r{rule.res}"), [int(alert.key)]
+
+
+def attach_evidence(cur: duckdb.DuckDBPyConnection, rule: Rule,
+                    transition: Transition) -> Transition:
+    """Return the transition with the ids of the (latest) events that made its value."""
+    alert = transition.alert
+    if rule.kind == "nodata" or (alert.cell is None and rule.scope != Scope.SENSOR):
+        return transition
+    start, end = window_bounds(rule, alert.updated_at)
+    where, params = _metric_filter(rule, alert.key)
+    if rule.scope == Scope.SENSOR:
+        place, place_params = "source_id = ?", [alert.key]
+    else:
+        column, cells = _evidence_cells(rule, alert)
+        place, place_params = f"{column} IN (SELECT unnest(?::UBIGINT[]))", [cells]
+    ids = cur.execute(
+        f"SELECT id FROM events WHERE {place} AND ts >= ? AND ts < ? AND {where} "
+        f"ORDER BY ts DESC, id LIMIT {EVIDENCE_LIMIT}",
+        [*place_params, start, end, *params]).fetchall()
+    return replace(transition, alert=replace(alert, evidence=tuple(r[0] for r in ids)))
+
+
+class AlertMessage(msgspec.Struct, kw_only=True):
+    """One alert change on `onegrid.alerts` (contract fields, plus level and key)."""
+
+    alert_id: str
+    rule_id: str
+    rule_version: str
+    cell: str | None
+    grid_id: str | None
+    state: str
+    severity: int
+    level: str
+    key: str
+    value: float | None
+    threshold: float
+    window: int
+    started_at: str
+    updated_at: str
+    evidence: list[str]
+    silenced: bool
+    reason: str
+
+
+def transition_to_message(rule: Rule, t: Transition) -> AlertMessage:
+    """Return the `onegrid.alerts` message of a transition."""
+    a = t.alert
+    return AlertMessage(
+        alert_id=a.alert_id, rule_id=a.rule_id, rule_version=a.rule_version,
+        cell=None if a.cell is None else str(a.cell), grid_id=a.grid_id, state=str(a.state),
+        severity=a.severity, level=a.level, key=a.key, value=a.value, threshold=a.threshold,
+        window=rule.window_s, started_at=a.started_at.isoformat(),
+        updated_at=a.updated_at.isoformat(), evidence=list(a.evidence), silenced=a.silenced,
+        reason=t.reason)
+
+
+def alert_rows(transitions: Iterable[Transition]) -> pa.Table:
+    """Return the `alerts` table rows (latest per alert) of a batch's transitions."""
+    latest: dict[str, Alert] = {}
+    for t in transitions:
+        latest[t.alert.alert_id] = t.alert
+    rows = list(latest.values())
+    return pa.table({
+        "alert_id": [a.alert_id for a in rows], "rule_id": [a.rule_id for a in rows],
+        "rule_version": [a.rule_version for a in rows], "key": [a.key for a in rows],
+        "state": [str(a.state) for a in rows], "level": [a.level for a in rows],
+        "severity": pa.array([a.severity for a in rows], pa.int8()),
+        "cell": pa.array([a.cell for a in rows], pa.uint64()),
+        "grid_id": pa.array([a.grid_id for a in rows], pa.string()),
+        "value": pa.array([a.value for a in rows], pa.float64()),
+        "threshold": pa.array([a.threshold for a in rows], pa.float64()),
+        "started_at": pa.array([a.started_at for a in rows], pa.timestamp("ms", tz="UTC")),
+        "updated_at": pa.array([a.updated_at for a in rows], pa.timestamp("ms", tz="UTC")),
+        "since": pa.array([a.since for a in rows], pa.timestamp("ms", tz="UTC")),
+        "evidence": pa.array([list(a.evidence) for a in rows], pa.list_(pa.string())),
+        "silenced": pa.array([a.silenced for a in rows], pa.bool_()),
+    })
+
+
+def live_alerts(rows: list[dict]) -> dict[tuple[str, str], Alert]:
+    """Rebuild the live alerts from `alerts` table rows (state pending or firing)."""
+    return {(r["rule_id"], r["key"]): Alert(
+        alert_id=r["alert_id"], rule_id=r["rule_id"], rule_version=r["rule_version"],
+        key=r["key"], state=AlertState(r["state"]), level=r["level"], severity=r["severity"],
+        value=r["value"], threshold=r["threshold"], started_at=r["started_at"],
+        updated_at=r["updated_at"], since=r["since"], cell=r["cell"], grid_id=r["grid_id"],
+        evidence=tuple(r["evidence"] or ()), silenced=r["silenced"])
+        for r in rows if r["state"] != AlertState.RESOLVED}
+
+
+def transition_rows(transitions: Sequence[Transition]) -> pa.Table:
+    """Return `alert_transitions` history rows, one per change, in order."""
+    a = [t.alert for t in transitions]
+    return pa.table({
+        "alert_id": [x.alert_id for x in a], "rule_id": [x.rule_id for x in a],
+        "rule_version": [x.rule_version for x in a], "key": [x.key for x in a],
+        "previous": pa.array([None if t.previous is None else str(t.previous)
+                              for t in transitions], pa.string()),
+        "state": [str(x.state) for x in a], "level": [x.level for x in a],
+        "severity": pa.array([x.severity for x in a], pa.int8()),
+        "cell": pa.array([x.cell for x in a], pa.uint64()),
+        "grid_id": pa.array([x.grid_id for x in a], pa.string()),
+        "value": pa.array([x.value for x in a], pa.float64()),
+        "threshold": pa.array([x.threshold for x in a], pa.float64()),
+        "at": pa.array([x.updated_at for x in a], pa.timestamp("ms", tz="UTC")),
+        "evidence": pa.array([list(x.evidence) for x in a], pa.list_(pa.string())),
+        "silenced": pa.array([x.silenced for x in a], pa.bool_()),
+        "reason": [t.reason for t in transitions],
+    })
