@@ -83,7 +83,9 @@ def drain(bootstrap: str, prefix: str, db: Path, rules: Path | None) -> tuple[fl
            "--prefix", prefix, "--db", str(db), "--group", f"g-{uuid.uuid4().hex[:6]}",
            "--until-idle", "3"]
     cmd += ["--rules", str(rules)] if rules else ["--no-rules"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"engine failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
     final = proc.stderr.strip().splitlines()[-1]
     rate = re.search(r"\(([\d,]+) messages/s\)", final)
     if not rate:

@@ -114,13 +114,16 @@ def cmd_broker(args) -> int:
 def _rules(args, city):
     """Return the rules provider for --rules (None with --no-rules); bad file: UserError."""
     from onegrid.alerts.rules import RuleError
+    from onegrid.alerts.silences import SilenceError
     from onegrid.streams.rule_source import DEMO_RULES, watch_rules
 
     if getattr(args, "no_rules", False):
         return None
+    silences = getattr(args, "silences", None)
     try:
-        return watch_rules(Path(args.rules) if args.rules else DEMO_RULES, city)
-    except (RuleError, OSError) as exc:
+        return watch_rules(Path(args.rules) if args.rules else DEMO_RULES, city,
+                           Path(silences) if silences else None)
+    except (RuleError, SilenceError, OSError) as exc:
         raise UserError(str(exc)) from None
 
 
@@ -357,6 +360,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--session-timeout-ms", type=int, default=8000)
     p.add_argument("--rules", default=_env("ONEGRID_RULES"),
                    help="rule file (default: the bundled data/rules.toml)")
+    p.add_argument("--silences", default=_env("ONEGRID_SILENCES"),
+                   help="silence file (TOML; see docs/rules.md)")
     p.set_defaults(func=cmd_up)
 
     p = sub.add_parser("broker", help="the embedded Kafka-protocol broker, topics created")
@@ -375,6 +380,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="rule file (default $ONEGRID_RULES or the bundled data/rules.toml); "
                         "reloaded when it changes")
     p.add_argument("--no-rules", action="store_true", help="ingest only, decide no alerts")
+    p.add_argument("--silences", default=_env("ONEGRID_SILENCES"),
+                   help="silence file (TOML; see docs/rules.md); reloaded when it changes")
     p.add_argument("--db-threads", type=int, default=int(_env("ONEGRID_DB_THREADS", "0")) or None,
                    help="DuckDB worker threads (default: one per core)")
     p.set_defaults(func=cmd_run)

@@ -55,3 +55,36 @@ def test_schemas_command_writes_the_three_schemas(tmp_path):
     assert done.returncode == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "environment.schema.json", "incident.schema.json", "sensor.schema.json"]
+
+
+def test_rules_check_accepts_the_demo_rules():
+    done = onegrid("rules", "check", "onegrid/data/rules.toml")
+    assert done.returncode == 0, done.stderr
+
+
+def test_rules_check_names_file_and_line_of_each_problem(tmp_path):
+    bad = tmp_path / "rules.toml"
+    bad.write_text('[[rule]]\nid = "x"\nkind = "threshold"\ntitle_zh = "x"\ntitle_en = "x"\n'
+                   'metric = "vibes"\nstat = "mean"\nwindow = "10m"\nthreshold = 3\n',
+                   encoding="utf-8")
+    done = onegrid("rules", "check", str(bad))
+    assert done.returncode == 1
+    assert f"{bad}:6:" in done.stderr and "vibes" in done.stderr
+
+
+def test_a_bad_silence_file_stops_the_engine_at_start_naming_file_and_line(tmp_path):
+    bad = tmp_path / "silences.toml"
+    bad.write_text('[[silence]]\nid = "s"\nrule = "r"\nstarts_at = "tomorrow"\n'
+                   'ends_at = 2026-06-01T18:00:00+08:00\nreason = "x"\ncreated_by = "y"\n',
+                   encoding="utf-8")
+    done = onegrid("run", "--bootstrap", "127.0.0.1:9", "--silences", str(bad),
+                   "--db", str(tmp_path / "x.duckdb"))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert f"{bad}:4" in done.stderr
+
+
+def test_backtest_of_a_missing_store_fails_with_one_line(tmp_path):
+    done = onegrid("rules", "backtest", "--rules", "onegrid/data/rules.toml", "--db",
+                   str(tmp_path / "none.duckdb"), "--from", "2026-06-01T00:00:00+08:00",
+                   "--to", "2026-06-02T00:00:00+08:00")
+    assert done.returncode == 2 and "Traceback" not in done.stderr

@@ -296,3 +296,17 @@ def _write_cache(path: Path, table: dict[str, np.ndarray]) -> None:
         os.replace(tmp, path)  # atomic: a concurrent reader sees the old or the new file
     except OSError:
         tmp.unlink(missing_ok=True)  # no writable cache: the next load polyfills again
+
+
+_ARROW_CELLS: dict[int, tuple[Regions, pa.Table]] = {}  # id(regions) -> (regions, table)
+
+
+def cell_table_arrow(regions: Regions) -> pa.Table:
+    """Return the cell table (cell UBIGINT, grid_id, community_id, street_id,
+    district_id) as Arrow, built once per Regions, for SQL joins."""
+    cached = _ARROW_CELLS.get(id(regions))
+    if cached is None or cached[0] is not regions:
+        table = pa.table({"cell": pa.array(regions.cells, pa.uint64()),
+                          **{k: pa.array(v, pa.string()) for k, v in regions.cell_ids.items()}})
+        cached = _ARROW_CELLS[id(regions)] = (regions, table)
+    return cached[1]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, TypeVar
@@ -59,6 +59,9 @@ CREATE TABLE IF NOT EXISTS cell_stats (
 CREATE TABLE IF NOT EXISTS consumer_offsets (
     topic VARCHAR NOT NULL, "partition" INTEGER NOT NULL, "offset" BIGINT NOT NULL,
     updated_at TIMESTAMPTZ, PRIMARY KEY (topic, "partition")
+);
+CREATE TABLE IF NOT EXISTS rule_clock (
+    ingested_at TIMESTAMPTZ PRIMARY KEY, clock TIMESTAMPTZ NOT NULL
 );
 CREATE TABLE IF NOT EXISTS alerts (
     alert_id VARCHAR PRIMARY KEY, rule_id VARCHAR NOT NULL, rule_version VARCHAR NOT NULL,
@@ -211,16 +214,36 @@ def existing_ids(cur: duckdb.DuckDBPyConnection, ids: pa.Array) -> set[str]:
 ALLOWED_LATENESS_S: Final = 120
 
 
-def event_clock(cur: duckdb.DuckDBPyConnection):
+def event_clock(cur: duckdb.DuckDBPyConnection,
+                expected: Iterable[tuple[str, int]] | None = None) -> datetime | None:
     """Return the event-time clock: the smallest per-partition watermark (None at start).
 
     Input partitions are read at different speeds (the embedded broker serves a
     lagging consumer one whole partition at a time), so only the slowest
-    partition's latest event time is safe to decide on, as in Flink.
+    partition's latest event time is safe to decide on, as in Flink. With
+    `expected` (topic suffix, partition) pairs, the clock is None until every
+    one of them has reported, so a partition not yet read cannot be overtaken.
     """
+    rows = cur.execute('SELECT topic, "partition", epoch_ms(max_ts) FROM watermarks').fetchall()
+    marks = {(t, p): ms for t, p, ms in rows}
+    if expected is not None:
+        expected = set(expected)
+        if not expected or any(k not in marks for k in expected):
+            return None
+        marks = {k: v for k, v in marks.items() if k in expected}
     # Epoch ms, not the TIMESTAMPTZ itself: DuckDB hands those to Python via pytz.
-    ms = cur.execute("SELECT epoch_ms(min(max_ts)) FROM watermarks").fetchall()[0][0]
-    return None if ms is None else datetime.fromtimestamp(ms / 1000, UTC)
+    return datetime.fromtimestamp(min(marks.values()) / 1000, UTC) if marks else None
+
+
+def record_clock(cur: duckdb.DuckDBPyConnection, at: datetime) -> None:
+    """Record the clock this transaction decided at (the back-test replays it)."""
+    cur.execute("INSERT INTO rule_clock VALUES (now(), ?)", [at])
+
+
+def recorded_clocks(cur: duckdb.DuckDBPyConnection) -> dict:
+    """Return ingested_at -> the clock rules were decided at in that transaction."""
+    return dict(cur.execute("SELECT epoch_us(ingested_at), epoch_ms(clock) FROM rule_clock"
+                            ).fetchall())
 
 
 def insert_events(cur: duckdb.DuckDBPyConnection, batch: pa.Table,

@@ -1,17 +1,20 @@
 """Back-test: run stored history through a rule file with the live code path.
 
-The engine decides alerts once per write transaction, at the event clock the
-batch left behind. A back-test replays the stored events in those same
-batches (one `ingested_at` per transaction) into a scratch in-memory store and
-calls the same `decide_alerts` after each, so with the same rules it makes the
-same decisions as live, and with new rules it shows what they would have done.
+The engine decides alerts once per write transaction, at the event clock it
+records with the batch (`rule_clock`). A back-test replays every stored event
+in those same batches (one `ingested_at` per transaction) into a scratch
+in-memory store and calls the same `decide_alerts` after each, at the clock
+live recorded: with the same rules it makes exactly the decisions live made,
+and with new rules it shows what they would have done at the same moments.
+The whole history is replayed (watermarks and windows depend on it); only the
+report is limited to [from, to).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -41,18 +44,14 @@ def _event_columns(store: Store) -> list[str]:
             if c not in ("ingested_at", "late")]
 
 
-def stored_batches(store: Store, start: datetime, end: datetime,
-                   warmup: timedelta) -> Iterator[pa.Table]:
-    """Yield the events stored in each write transaction, in order, whose event
-    time falls in [start - warmup, end)."""
+def stored_batches(store: Store) -> Iterator[tuple[int, pa.Table]]:
+    """Yield (ingested_at in epoch µs, events) per write transaction, in order."""
     cols = ", ".join(f'"{c}"' for c in _event_columns(store))
-    times = store.query("SELECT DISTINCT ingested_at FROM events ORDER BY ingested_at")
-    for at in times.column("ingested_at").to_pylist():
-        batch = store.query(
-            f"SELECT {cols} FROM events WHERE ingested_at = ? AND ts >= ? AND ts < ? "
-            "ORDER BY kafka_partition, kafka_offset", [at, start - warmup, end])
-        if batch.num_rows:
-            yield batch
+    times = store.query("SELECT DISTINCT epoch_us(ingested_at) AS us FROM events "
+                        "ORDER BY us").column("us").to_pylist()
+    for us in times:
+        yield us, store.query(f"SELECT {cols} FROM events WHERE epoch_us(ingested_at) = ? "
+                              "ORDER BY kafka_partition, kafka_offset", [us])
 
 
 def _changes(store: Store, start: datetime, end: datetime) -> list[dict]:
@@ -65,14 +64,20 @@ def _changes(store: Store, start: datetime, end: datetime) -> list[dict]:
 def backtest(history: Store, rules: Rules, city: City, start: datetime,
              end: datetime) -> BacktestResult:
     """Replay `history`'s events in [start, end) through `rules`; compare with live."""
-    warmup = timedelta(seconds=max((r.window_s for r in rules.rules), default=0))
+    clocks = gstore.recorded_clocks(history.cursor())
     scratch = Store(":memory:")
     try:
         state = RuleState()
-        for batch in stored_batches(history, start, end, warmup):
-            def step(cur, batch=batch, state=state):
+        for us, batch in stored_batches(history):
+            at = clocks.get(us)
+            at = datetime.fromtimestamp(at / 1000, UTC) if at is not None else None
+
+            def step(cur, batch=batch, state=state, at=at):
                 gstore.insert_events(cur, batch)
-                return decide_alerts(cur, rules, state, "backtest.", city.regions)[0]
+                if at is None:  # live decided nothing after this batch
+                    return state
+                return decide_alerts(cur, rules, state, "backtest.", city.regions, at=at)[0]
+
             state = scratch.write(step)
         would = _changes(scratch, start, end)
     finally:

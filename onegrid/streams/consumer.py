@@ -88,19 +88,22 @@ class Stats:
 
 MERGE_LIMIT = 50_000  # messages per transaction when batches are merged
 STALL_WARN_S = 30.0  # records waiting but none received this long: warn
+# A partition silent this long, once the consumer is no longer catching up, is
+# idle: the event clock stops waiting for it (Flink's idle-source timeout).
+IDLE_PARTITION_S = 10.0
 
 
 def _merge(items: list[tuple]) -> tuple:
-    """Return one (messages, outcome, offsets) for consecutive polled batches."""
+    """Return one (messages, outcome, offsets, expected) for consecutive polled batches."""
     if len(items) == 1:
         return items[0]
-    messages = [m for msgs, _, _ in items for m in msgs]
-    outcome = Outcome(pa.concat_tables([o.events for _, o, _ in items]),
-                      [r for _, o, _ in items for r in o.rejections])
+    messages = [m for item in items for m in item[0]]
+    outcome = Outcome(pa.concat_tables([item[1].events for item in items]),
+                      [r for item in items for r in item[1].rejections])
     offsets: dict = {}
-    for _, _, offs in items:
-        offsets.update(offs)  # later batches of a partition carry the later offset
-    return messages, outcome, offsets
+    for item in items:
+        offsets.update(item[2])  # later batches of a partition carry the later offset
+    return messages, outcome, offsets, items[-1][3]
 
 
 class _SeekToStored(ConsumerRebalanceListener):
@@ -143,6 +146,8 @@ class EngineRunner:
         self.to_commit: queue.SimpleQueue = queue.SimpleQueue()
         self.assigned_at: float | None = None
         self.last_data_at: float | None = None
+        self.partition_data_at: dict[tuple[str, int], float] = {}  # last data, monotonic
+        self.backlog_at = 0.0  # last poll that came back (nearly) full: still catching up
         self.stall_warned = False
         self.error: BaseException | None = None
         self.consumer: KafkaConsumer | None = None
@@ -200,6 +205,8 @@ class EngineRunner:
                 self.stats.poll_s += now - t0
             if records:
                 last_data = self.last_data_at = now
+                if sum(len(v) for v in records.values()) >= self.config.max_poll_records // 2:
+                    self.backlog_at = now
                 if self.stats.first_record_at is None:
                     self.stats.first_record_at = now
                 self._enqueue(records)
@@ -238,15 +245,33 @@ class EngineRunner:
 
     def _enqueue(self, records: dict) -> None:
         messages, offsets = [], {}
+        now = time.monotonic()
         for tp, recs in records.items():
             suffix = tp.topic.removeprefix(self.config.prefix)
             messages.extend(RawMessage(tp.topic, tp.partition, r.offset, r.key, r.value, suffix)
                             for r in recs)
             offsets[(tp.topic, tp.partition)] = recs[-1].offset + 1
+            self.partition_data_at[(suffix, tp.partition)] = now
         t0 = time.monotonic()
         outcome = process(messages, self.city, self.clock())
         self.stats.process_s += time.monotonic() - t0
-        self.pending.put((messages, outcome, offsets))
+        self.pending.put((messages, outcome, offsets, self._expected_partitions(now)))
+
+    def _expected_partitions(self, now: float) -> set[tuple[str, int]]:
+        """Return the assigned input partitions the event clock must wait for.
+
+        A partition is left out once it has been silent (or never spoke since
+        the assignment) for IDLE_PARTITION_S while the consumer is no longer
+        catching up: waiting for it would stop every rule.
+        """
+        caught_up = now - self.backlog_at >= IDLE_PARTITION_S
+        expected = set()
+        for tp in self.consumer.assignment():
+            key = (tp.topic.removeprefix(self.config.prefix), tp.partition)
+            spoke = self.partition_data_at.get(key, self.assigned_at or now)
+            if not (caught_up and now - spoke >= IDLE_PARTITION_S):
+                expected.add(key)
+        return expected
 
     def _write_loop(self) -> None:
         while True:
@@ -281,7 +306,7 @@ class EngineRunner:
             size += len(item[0]) if item else 0
         return items
 
-    def _write(self, messages, outcome, offsets) -> None:
+    def _write(self, messages, outcome, offsets, expected=None) -> None:
         prefix = self.config.prefix
         rules = self.rules() if self.rules else None
 
@@ -290,7 +315,7 @@ class EngineRunner:
             if rules is None:
                 return stored, self.rule_state, 0
             return stored, *decide_alerts(cur, rules, self.rule_state, prefix,
-                                          self.city.regions)
+                                          self.city.regions, expected)
 
         t0 = time.monotonic()
         stored, self.rule_state, changes = self.store.write(transaction, offsets)

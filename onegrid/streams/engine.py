@@ -24,7 +24,7 @@ from onegrid.alerts.evaluation import RuleState
 from onegrid.alerts.model import Rule, Transition
 from onegrid.geo import store as gstore
 from onegrid.geo.cells import cells_to_parents, latlng_to_cells
-from onegrid.geo.regions import Regions, cells_to_regions
+from onegrid.geo.regions import Regions, cell_table_arrow, cells_to_regions
 from onegrid.geo.registry import Registry
 from onegrid.streams.contract import ALERTS, DLQ, ErrorCode, topic_name
 from onegrid.streams.validate import RawMessage, Rejection, validate
@@ -167,17 +167,25 @@ class Rules:
 
 
 def decide_alerts(cur: duckdb.DuckDBPyConnection, rules: Rules, state: RuleState,
-                  prefix: str, regions: Regions | None = None) -> tuple[RuleState, int]:
+                  prefix: str, regions: Regions | None = None,
+                  expected: set[tuple[str, int]] | None = None,
+                  at: datetime | None = None) -> tuple[RuleState, int]:
     """Evaluate the rules at the event clock, inside the batch's transaction.
 
     Writes each change to `alerts` and `alert_transitions` and queues it for
     `onegrid.alerts`, so alerts are exactly-once with the batch that caused
-    them. Returns the new state (the caller keeps it only if the transaction
-    commits) and the number of changes. Does nothing until the clock moves.
+    them, and records the clock it decided at. Returns the new state (the
+    caller keeps it only if the transaction commits) and the number of changes.
+    Does nothing until the clock moves. `expected` are the input partitions
+    the clock must wait for; `at` forces the clock (the back-test replays the
+    recorded one).
     """
-    at = gstore.event_clock(cur)
+    at = at or gstore.event_clock(cur, expected)
     if at is None or (state.clock is not None and at <= state.clock) or not rules.rules:
         return state, 0
+    gstore.record_clock(cur, at)
+    if regions is not None:  # region-scoped rules join cells to their regions
+        gstore.register_region_cells(cur, cell_table_arrow(regions))
     new_state, changes = evaluation.evaluate(cur, rules.rules, state, at)
     by_id = {r.id: r for r in rules.rules}
     changes = [evaluation.attach_evidence(cur, by_id[t.alert.rule_id], t) for t in changes]

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Final
 
 from onegrid.alerts.rules import RuleSet, RuleWatcher, load_rules
+from onegrid.alerts.silences import Silence, SilenceError, load_silences
 from onegrid.streams.contract import POLLUTANTS
 from onegrid.streams.engine import City, Rules
 
@@ -40,22 +41,56 @@ def rule_loader(city: City) -> Callable[[Path], RuleSet]:
                              known_regions=known_regions(city))
 
 
-def watch_rules(path: Path, city: City) -> Callable[[], Rules]:
-    """Return a function giving the rules in force; raises RuleError if the file is bad now."""
+class _SilenceFile:
+    """Silences from a TOML file, re-read when it changes; the last good list stays."""
+
+    def __init__(self, path: Path | None):
+        self.path, self.stamp = path, None
+        self.silences: tuple[Silence, ...] = ()
+        if path is not None:
+            self.silences = tuple(load_silences(path))  # fail at start, with file and line
+            self.stamp = self._stamp()
+
+    def _stamp(self) -> tuple[int, int] | None:
+        try:
+            st = self.path.stat()
+        except OSError:
+            return None
+        return st.st_mtime_ns, st.st_size
+
+    def current(self) -> tuple[Silence, ...]:
+        if self.path is None or self._stamp() == self.stamp:
+            return self.silences
+        self.stamp = self._stamp()
+        try:
+            self.silences = tuple(load_silences(self.path))
+            log.warning("silences reloaded from %s: %d", self.path, len(self.silences))
+        except (SilenceError, OSError) as exc:
+            log.error("silences not reloaded, keeping the last good list: %s", exc)
+        return self.silences
+
+
+def watch_rules(path: Path, city: City, silences: Path | None = None) -> Callable[[], Rules]:
+    """Return a function giving the rules and silences in force.
+
+    Raises RuleError or SilenceError (file, line, reason) if a file is bad now;
+    later bad edits are logged and the last good set stays in force.
+    """
     loader = rule_loader(city)
     watcher = RuleWatcher(path, loader)
     first = loader(path)  # fail at start, with file and line
     watcher.poll()
-    state = {"rules": Rules(first.rules), "error": None}
+    quiet = _SilenceFile(silences)
+    state = {"rules": first.rules, "error": None}
 
     def current() -> Rules:
         fresh = watcher.poll()
         if fresh is not None:
             log.warning("rules reloaded from %s: %d rules", path, len(fresh.rules))
-            state["rules"] = Rules(fresh.rules)
+            state["rules"] = fresh.rules
         if watcher.last_error and watcher.last_error != state["error"]:
             log.error("rules not reloaded, keeping the last good set: %s", watcher.last_error)
         state["error"] = watcher.last_error
-        return state["rules"]
+        return Rules(state["rules"], quiet.current())
 
     return current

@@ -212,3 +212,34 @@ def test_a_per_device_rule_alerts_the_device_not_its_neighbours(store, demo_city
     assert s.changes() == [(2, "firing", "alert"), (2, "pending", "alert"),
                            (4, "resolved", "alert")]
     assert rows[0]["evidence"] == ["sensor-2-4"]
+
+
+GRID_RULE = """
+[[rule]]
+id = "grid-pm25"
+kind = "threshold"
+title_zh = "网格PM2.5"
+title_en = "Grid PM2.5"
+metric = "pm25"
+stat = "max"
+window = "1m"
+scope = "grid"
+threshold = 75
+clear = 70
+"""
+
+
+def test_a_grid_scoped_rule_alerts_the_grid_that_holds_the_reading(store, demo_city, tmp_path):
+    import numpy as np
+
+    from onegrid.geo.cells import latlng_to_cells
+    from onegrid.geo.regions import cells_to_regions
+    grid = cells_to_regions(demo_city.regions,
+                            latlng_to_cells(np.array([LAT]), np.array([LNG])))["grid_id"][0]
+    s = Scenario(store, demo_city, tmp_path, GRID_RULE)
+    for m, value in enumerate([50, 90, 90, 40]):
+        s.minute(m, station(value))
+    rows = store.query('SELECT key, state, grid_id FROM alert_transitions ORDER BY "at", state'
+                       ).to_pylist()
+    assert [(r["key"], r["state"]) for r in rows] == [
+        (grid, "firing"), (grid, "pending"), (grid, "resolved")]

@@ -37,7 +37,7 @@ def test_unknown_lag_is_not_called_a_stall(caplog):
 
 def test_merged_batches_keep_the_latest_offset_of_each_partition():
     empty = Outcome(pa.table({"id": pa.array([], pa.string())}))
-    merged = _merge([(["a"], empty, {("t", 0): 5, ("t", 1): 2}),
-                     (["b"], empty, {("t", 0): 9})])
+    merged = _merge([(["a"], empty, {("t", 0): 5, ("t", 1): 2}, set()),
+                     (["b"], empty, {("t", 0): 9}, set())])
     assert merged[0] == ["a", "b"]
     assert merged[2] == {("t", 0): 9, ("t", 1): 2}

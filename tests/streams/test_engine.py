@@ -38,8 +38,8 @@ def test_merged_batches_repeating_an_id_keep_the_first(store, demo_city):
     from onegrid.streams.consumer import _merge
 
     first, second = batch(demo_city, ["x"], 0), batch(demo_city, ["x"], 1)
-    merged = _merge([(first, process(first, demo_city, NOW), {}),
-                     (second, process(second, demo_city, NOW), {})])
+    merged = _merge([(first, process(first, demo_city, NOW), {}, set()),
+                     (second, process(second, demo_city, NOW), {}, set())])
     stored = store.write(lambda cur: store_outcome(cur, merged[1], merged[0], "onegrid."))
     assert (stored.events, stored.dead_letters) == (1, 1)
     assert store.scalar("SELECT value FROM events") == 0.0
