@@ -63,22 +63,42 @@ def _level(rule: Rule) -> int | str:
     return rule.res if rule.scope == Scope.CELL else _LEVEL_COLUMN[rule.scope]
 
 
-def observe(cur: duckdb.DuckDBPyConnection, rule: Rule, at: datetime) -> list[Observation]:
-    """Return the rule's observations at `at`, one per scope key with data."""
+def _read_stats(cur: duckdb.DuckDBPyConnection, rule: Rule, at: datetime) -> pa.Table:
+    """Return the statistics a rule's kind needs at `at` (one store read)."""
     start, end = window_bounds(rule, at)
     if rule.kind == "nodata":
         topic = _NODATA_TOPIC[rule.extra.get("source", "sensor")]
-        metric = rule.metric if topic == "sensor" else None
-        return KINDS["nodata"](rule, gstore.last_seen(cur, topic, at, metric), at)
+        return gstore.last_seen(cur, topic, at, rule.metric if topic == "sensor" else None)
     if rule.scope == Scope.SENSOR:  # per device: from the raw readings
         read = gstore.source_first_last if rule.kind == "rate" else gstore.source_window_stats
-        return KINDS[rule.kind](rule, read(cur, rule.metric, start, end), at)
+        return read(cur, rule.metric, start, end)
     if rule.kind == "rate":
-        stats = gstore.window_first_last(cur, rule.metric, start, end, rule.res)
-    else:
-        stats = gstore.window_stats(cur, rule.metric, start, end,
-                                    10 if rule.kind == "count" else _level(rule))
-    return KINDS[rule.kind](rule, stats, at)
+        return gstore.window_first_last(cur, rule.metric, start, end, rule.res)
+    return gstore.window_stats(cur, rule.metric, start, end,
+                               10 if rule.kind == "count" else _level(rule))
+
+
+def _read_key(rule: Rule) -> tuple:
+    """Rules with equal keys read the same statistics (shared within one evaluation)."""
+    level = 10 if rule.kind == "count" else (None if rule.scope == Scope.SENSOR
+                                             else _level(rule))
+    source = rule.extra.get("source") if rule.kind == "nodata" else None
+    return (rule.kind == "rate", rule.kind == "nodata", rule.scope == Scope.SENSOR,
+            rule.metric, rule.window_s, level, source)
+
+
+def observe(cur: duckdb.DuckDBPyConnection, rule: Rule, at: datetime,
+            cache: dict | None = None) -> list[Observation]:
+    """Return the rule's observations at `at`, one per scope key with data.
+
+    `cache` shares statistics between rules that read the same ones (same
+    metric, window and level) within one evaluation.
+    """
+    cache = {} if cache is None else cache
+    key = _read_key(rule)
+    if key not in cache:
+        cache[key] = _read_stats(cur, rule, at)
+    return KINDS[rule.kind](rule, cache[key], at)
 
 
 def _with_silent_keys(rule: Rule, observations: list[Observation],
@@ -99,10 +119,11 @@ def evaluate(cur: duckdb.DuckDBPyConnection, rules: Sequence[Rule], state: RuleS
     """
     alerts = dict(state.alerts)
     transitions: list[Transition] = []
+    shared: dict = {}
     for rule in rules:
         live = {key: a for (rid, key), a in alerts.items() if rid == rule.id}
         try:
-            found = observe(cur, rule, at)
+            found = observe(cur, rule, at, shared)
         except (ValueError, KeyError, TypeError, ArithmeticError) as exc:
             log.error("rule %s (line %d) skipped: %r", rule.id, rule.source_line, exc)
             continue
@@ -115,14 +136,14 @@ def evaluate(cur: duckdb.DuckDBPyConnection, rules: Sequence[Rule], state: RuleS
     return RuleState(alerts, at), transitions
 
 
-def _metric_filter(rule: Rule, key: str) -> tuple[str, list]:
-    """Return the SQL condition (and params) picking the events a rule's value came from."""
+def _metric_filter(rule: Rule) -> tuple[str, list]:
+    """Return the SQL condition (and params) picking the events a rule's value came from
+    (incident:* clusters are matched per alert instead)."""
     metric = rule.metric or ""
     if metric in POLLUTANT_COLUMNS:
         return f"{metric} IS NOT NULL", []
     if metric.startswith("incident:"):
-        category = key.split("|incident:", 1)[-1] if "|" in key else metric[9:]
-        return ("category = ?", [category]) if category != "*" else ("category IS NOT NULL", [])
+        return "category = ?", [metric.removeprefix("incident:")]
     return "metric = ?", [metric]
 
 
@@ -135,24 +156,50 @@ def _evidence_cells(rule: Rule, alert: Alert) -> tuple[str, list[int]]:
     return ("cell" if rule.res == 10 else f"cell_r{rule.res}"), [int(alert.key)]
 
 
-def attach_evidence(cur: duckdb.DuckDBPyConnection, rule: Rule,
-                    transition: Transition) -> Transition:
-    """Return the transition with the ids of the (latest) events that made its value."""
-    alert = transition.alert
-    if rule.kind == "nodata" or (alert.cell is None and rule.scope != Scope.SENSOR):
-        return transition
-    start, end = window_bounds(rule, alert.updated_at)
-    where, params = _metric_filter(rule, alert.key)
+def _evidence_places(rule: Rule, alert: Alert) -> tuple[str, list]:
+    """Return the events column and the values an alert's value was computed over."""
     if rule.scope == Scope.SENSOR:
-        place, place_params = "source_id = ?", [alert.key]
+        return "source_id", [alert.key]
+    column, cells = _evidence_cells(rule, alert)
+    return column, [str(c) for c in cells]
+
+
+def attach_evidence(cur: duckdb.DuckDBPyConnection, rule: Rule,
+                    changes: Sequence[Transition]) -> list[Transition]:
+    """Return the rule's transitions with the ids of the latest events that made each value.
+
+    One query per rule for all its changed alerts: they share the clock and so
+    the window.
+    """
+    wanted = [t for t in changes if rule.kind != "nodata"
+              and (t.alert.cell is not None or rule.scope == Scope.SENSOR)]
+    if not wanted:
+        return list(changes)
+    pairs = {"alert_id": [], "place": [], "category": []}
+    column = "cell"
+    # One alert can change twice in a decision (pending then firing): look it up once.
+    for t in {t.alert.alert_id: t for t in wanted}.values():
+        column, places = _evidence_places(rule, t.alert)
+        pairs["alert_id"] += [t.alert.alert_id] * len(places)
+        pairs["place"] += places
+        # incident:* clusters: each alert's category is in its key (cell|incident:code)
+        pairs["category"] += [t.alert.key.partition("|incident:")[2] or None] * len(places)
+    start, end = window_bounds(rule, wanted[0].alert.updated_at)
+    if rule.metric == "incident:*":
+        where, params = "e.category = p.category", []
     else:
-        column, cells = _evidence_cells(rule, alert)
-        place, place_params = f"{column} IN (SELECT unnest(?::UBIGINT[]))", [cells]
-    ids = cur.execute(
-        f"SELECT id FROM events WHERE {place} AND ts >= ? AND ts < ? AND {where} "
-        f"ORDER BY ts DESC, id LIMIT {EVIDENCE_LIMIT}",
-        [*place_params, start, end, *params]).fetchall()
-    return replace(transition, alert=replace(alert, evidence=tuple(r[0] for r in ids)))
+        where, params = _metric_filter(rule)
+        where = f"e.{where}"
+    cast = "" if column == "source_id" else "::VARCHAR"
+    with gstore.registered(cur, "evidence_places", pa.table(pairs)):
+        rows = cur.execute(
+            f"SELECT p.alert_id, list(e.id ORDER BY e.ts DESC, e.id)[1:{EVIDENCE_LIMIT}] "
+            f"FROM evidence_places p JOIN events e ON e.{column}{cast} = p.place "
+            f"WHERE e.ts >= ? AND e.ts < ? AND {where} GROUP BY p.alert_id",
+            [start, end, *params]).fetchall()
+    found = dict(rows)
+    return [replace(t, alert=replace(t.alert, evidence=tuple(found.get(t.alert.alert_id, ()))))
+            if t.alert.alert_id in found else t for t in changes]
 
 
 class AlertMessage(msgspec.Struct, kw_only=True):

@@ -178,7 +178,7 @@ class Store:
 
 
 @contextlib.contextmanager
-def _registered(cur: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> Iterator[None]:
+def registered(cur: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> Iterator[None]:
     """Expose an Arrow table to SQL as `name` for the duration of the block."""
     cur.register(name, table)
     try:
@@ -195,7 +195,7 @@ def _save_offsets(cur: duckdb.DuckDBPyConnection, offsets: Mapping[tuple[str, in
         "topic": [t for t, _ in offsets], "partition": [p for _, p in offsets],
         "offset": list(offsets.values()),
     })
-    with _registered(cur, "batch_offsets", table):
+    with registered(cur, "batch_offsets", table):
         cur.execute("""
             INSERT INTO consumer_offsets
             SELECT topic, "partition", "offset", now() FROM batch_offsets
@@ -206,7 +206,7 @@ def _save_offsets(cur: duckdb.DuckDBPyConnection, offsets: Mapping[tuple[str, in
 
 def existing_ids(cur: duckdb.DuckDBPyConnection, ids: pa.Array) -> set[str]:
     """Return the ids among `ids` that are already stored in `events`."""
-    with _registered(cur, "batch_ids", pa.table({"id": ids})):
+    with registered(cur, "batch_ids", pa.table({"id": ids})):
         rows = cur.execute("SELECT id FROM batch_ids SEMI JOIN events USING (id)").fetchall()
     return {r[0] for r in rows}
 
@@ -258,7 +258,7 @@ def insert_events(cur: duckdb.DuckDBPyConnection, batch: pa.Table,
     if batch.num_rows == 0:
         return 0
     names = ", ".join(f'"{n}"' for n in batch.column_names)
-    with _registered(cur, "batch", batch):
+    with registered(cur, "batch", batch):
         cur.execute(f"""
             INSERT INTO events ({names}, ingested_at, late)
             SELECT *, now(), coalesce(ts < (SELECT min(max_ts) FROM watermarks)
@@ -279,7 +279,7 @@ def insert_dead_letters(cur: duckdb.DuckDBPyConnection, letters: pa.Table) -> in
     if letters.num_rows == 0:
         return 0
     names = ", ".join(f'"{n}"' for n in letters.column_names)
-    with _registered(cur, "letters", letters):
+    with registered(cur, "letters", letters):
         cur.execute(f"INSERT INTO dead_letters ({names}, received_at) SELECT *, now() FROM letters")
     return letters.num_rows
 
@@ -288,7 +288,7 @@ def enqueue(cur: duckdb.DuckDBPyConnection, messages: pa.Table) -> None:
     """Add messages (topic, key, value, headers) to the outbox, published after commit."""
     if messages.num_rows == 0:
         return
-    with _registered(cur, "outgoing", messages):
+    with registered(cur, "outgoing", messages):
         cur.execute("INSERT INTO outbox (topic, key, value, headers) "
                     "SELECT topic, key, value, headers FROM outgoing")
 
@@ -382,7 +382,7 @@ def upsert_alerts(cur: duckdb.DuckDBPyConnection, rows: pa.Table) -> None:
     names = ", ".join(f'"{n}"' for n in rows.column_names)
     updates = ", ".join(f'"{n}" = excluded."{n}"' for n in rows.column_names
                         if n != "alert_id")
-    with _registered(cur, "alert_rows", rows):
+    with registered(cur, "alert_rows", rows):
         cur.execute(f"INSERT INTO alerts ({names}) SELECT * FROM alert_rows "
                     f"ON CONFLICT DO UPDATE SET {updates}")
 
@@ -392,7 +392,7 @@ def insert_alert_transitions(cur: duckdb.DuckDBPyConnection, rows: pa.Table) -> 
     if rows.num_rows == 0:
         return
     names = ", ".join(f'"{n}"' for n in rows.column_names)
-    with _registered(cur, "transition_rows", rows):
+    with registered(cur, "transition_rows", rows):
         cur.execute(f"INSERT INTO alert_transitions ({names}, recorded_at) "
                     "SELECT *, now() FROM transition_rows")
 

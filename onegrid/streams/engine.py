@@ -188,7 +188,7 @@ def decide_alerts(cur: duckdb.DuckDBPyConnection, rules: Rules, state: RuleState
         gstore.register_region_cells(cur, cell_table_arrow(regions))
     new_state, changes = evaluation.evaluate(cur, rules.rules, state, at)
     by_id = {r.id: r for r in rules.rules}
-    changes = [evaluation.attach_evidence(cur, by_id[t.alert.rule_id], t) for t in changes]
+    changes = _with_evidence(cur, changes, by_id)
     if regions is not None:
         changes = _with_grids(changes, regions)
     if rules.silences:
@@ -200,6 +200,18 @@ def decide_alerts(cur: duckdb.DuckDBPyConnection, rules: Rules, state: RuleState
         gstore.enqueue(cur, _alert_messages(changes, by_id, prefix))
         new_state = _with_final_alerts(new_state, changes)
     return new_state, len(changes)
+
+
+def _with_evidence(cur: duckdb.DuckDBPyConnection, changes: list[Transition],
+                   by_id: dict[str, Rule]) -> list[Transition]:
+    """Attach evidence rule by rule (one query each), keeping the changes' order."""
+    by_rule: dict[str, list[Transition]] = {}
+    for t in changes:
+        by_rule.setdefault(t.alert.rule_id, []).append(t)
+    done = {id(old): new for rule_id, ts in by_rule.items()
+            for old, new in zip(ts, evaluation.attach_evidence(cur, by_id[rule_id], ts),
+                                strict=True)}
+    return [done[id(t)] for t in changes]
 
 
 def _with_grids(changes: list[Transition], regions: Regions) -> list[Transition]:

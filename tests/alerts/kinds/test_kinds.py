@@ -81,8 +81,8 @@ def test_three_reports_in_neighbouring_cells_count_as_one_cluster(store):
         [("i1", 0, 2, CELL), ("i2", 1, 2, ring[0]), ("i3", 2, 2, ring[1])], topic="incident")))
     stats = store.write(lambda cur: gstore.window_stats(cur, "incident:*", T0, T0 + timedelta(
         minutes=30)))
-    obs = KINDS["count"](rule(kind="count", stat="count", metric="incident:*", ring_k=1),
-                         stats, T0)
+    obs = KINDS["count"](rule(kind="count", stat="count", metric="incident:*", ring_k=1,
+                              levels=(Level("alert", 2, 3, 3),)), stats, T0)
     values = sorted(o.value for o in obs)
     assert values == [0.0, 0.0, 3.0], "one cluster of three, not one per reporting cell"
     assert all(o.key.endswith("|incident:street_vending") for o in obs)
