@@ -5,7 +5,8 @@ the embedded broker (or --bootstrap), times `onegrid run` draining them into a
 fresh DuckDB file, and in the same run times a bare kafka-python consumer
 reading the same topics with no processing. Both rates are from the first
 record received to the last one handled, so group joins do not count. Prints
-both rates and their ratio.
+both rates and their ratio. The engine runs with --no-rules: this measures
+ingest; bench/alerts.py measures what rules cost on top.
 
     python bench/ingest.py [-n 1000000] [--bootstrap HOST:PORT]
 """
@@ -98,7 +99,7 @@ def engine_consume(bootstrap: str, prefix: str, n: int, db: Path) -> tuple[float
     proc = subprocess.run(
         [sys.executable, "-m", "onegrid.cli", "-v", "run", "--bootstrap", bootstrap,
          "--prefix", prefix, "--db", str(db), "--group", f"engine-{uuid.uuid4().hex[:6]}",
-         "--until-idle", "3"],
+         "--until-idle", "3", "--no-rules"],  # ingest alone; bench/alerts.py prices rules
         capture_output=True, text=True, check=True)
     lines = proc.stderr.strip().splitlines()
     final = lines[-1]
