@@ -24,6 +24,7 @@ from onegrid.alerts import lifecycle
 from onegrid.alerts.kinds import KINDS
 from onegrid.alerts.model import Alert, AlertState, Observation, Rule, Scope, Transition
 from onegrid.geo import store as gstore
+from onegrid.geo import windows
 
 POLLUTANT_COLUMNS = ("pm25", "pm10", "no2", "so2", "o3", "co")
 
@@ -68,13 +69,13 @@ def _read_stats(cur: duckdb.DuckDBPyConnection, rule: Rule, at: datetime) -> pa.
     start, end = window_bounds(rule, at)
     if rule.kind == "nodata":
         topic = _NODATA_TOPIC[rule.extra.get("source", "sensor")]
-        return gstore.last_seen(cur, topic, at, rule.metric if topic == "sensor" else None)
+        return windows.last_seen(cur, topic, at, rule.metric if topic == "sensor" else None)
     if rule.scope == Scope.SENSOR:  # per device: from the raw readings
-        read = gstore.source_first_last if rule.kind == "rate" else gstore.source_window_stats
+        read = windows.source_first_last if rule.kind == "rate" else windows.source_window_stats
         return read(cur, rule.metric, start, end)
     if rule.kind == "rate":
-        return gstore.window_first_last(cur, rule.metric, start, end, rule.res)
-    return gstore.window_stats(cur, rule.metric, start, end,
+        return windows.window_first_last(cur, rule.metric, start, end, rule.res)
+    return windows.window_stats(cur, rule.metric, start, end,
                                10 if rule.kind == "count" else _level(rule))
 
 
@@ -191,15 +192,26 @@ def attach_evidence(cur: duckdb.DuckDBPyConnection, rule: Rule,
         where, params = _metric_filter(rule)
         where = f"e.{where}"
     cast = "" if column == "source_id" else "::VARCHAR"
+    reading = _reading_column(rule)
     with gstore.registered(cur, "evidence_places", pa.table(pairs)):
         rows = cur.execute(
-            f"SELECT p.alert_id, list(e.id ORDER BY e.ts DESC, e.id)[1:{EVIDENCE_LIMIT}] "
+            f"SELECT p.alert_id, list(e.id ORDER BY e.ts DESC, e.id)[1:{EVIDENCE_LIMIT}], "
+            f"list({reading}::DOUBLE ORDER BY e.ts DESC, e.id)[1:{EVIDENCE_LIMIT}] "
             f"FROM evidence_places p JOIN events e ON e.{column}{cast} = p.place "
             f"WHERE e.ts >= ? AND e.ts < ? AND {where} GROUP BY p.alert_id",
             [start, end, *params]).fetchall()
-    found = dict(rows)
-    return [replace(t, alert=replace(t.alert, evidence=tuple(found.get(t.alert.alert_id, ()))))
+    found = {alert_id: (tuple(ids), tuple(values)) for alert_id, ids, values in rows}
+    return [replace(t, alert=replace(t.alert, evidence=found[t.alert.alert_id][0],
+                                     evidence_values=found[t.alert.alert_id][1]))
             if t.alert.alert_id in found else t for t in changes]
+
+
+def _reading_column(rule: Rule) -> str:
+    """Return the events column holding each evidence event's reading."""
+    metric = rule.metric or ""
+    if metric in POLLUTANT_COLUMNS:
+        return f"e.{metric}"
+    return "e.severity" if metric.startswith("incident:") else "e.value"
 
 
 class AlertMessage(msgspec.Struct, kw_only=True):
@@ -220,6 +232,7 @@ class AlertMessage(msgspec.Struct, kw_only=True):
     started_at: str
     updated_at: str
     evidence: list[str]
+    evidence_values: list[float | None]
     silenced: bool
     reason: str
 
@@ -232,8 +245,8 @@ def transition_to_message(rule: Rule, t: Transition) -> AlertMessage:
         cell=None if a.cell is None else str(a.cell), grid_id=a.grid_id, state=str(a.state),
         severity=a.severity, level=a.level, key=a.key, value=a.value, threshold=a.threshold,
         window=rule.window_s, started_at=a.started_at.isoformat(),
-        updated_at=a.updated_at.isoformat(), evidence=list(a.evidence), silenced=a.silenced,
-        reason=t.reason)
+        updated_at=a.updated_at.isoformat(), evidence=list(a.evidence),
+        evidence_values=list(a.evidence_values), silenced=a.silenced, reason=t.reason)
 
 
 def alert_rows(transitions: Iterable[Transition]) -> pa.Table:
@@ -255,6 +268,8 @@ def alert_rows(transitions: Iterable[Transition]) -> pa.Table:
         "updated_at": pa.array([a.updated_at for a in rows], pa.timestamp("ms", tz="UTC")),
         "since": pa.array([a.since for a in rows], pa.timestamp("ms", tz="UTC")),
         "evidence": pa.array([list(a.evidence) for a in rows], pa.list_(pa.string())),
+        "evidence_values": pa.array([list(a.evidence_values) for a in rows],
+                                    pa.list_(pa.float64())),
         "silenced": pa.array([a.silenced for a in rows], pa.bool_()),
     })
 
@@ -266,7 +281,8 @@ def live_alerts(rows: list[dict]) -> dict[tuple[str, str], Alert]:
         key=r["key"], state=AlertState(r["state"]), level=r["level"], severity=r["severity"],
         value=r["value"], threshold=r["threshold"], started_at=r["started_at"],
         updated_at=r["updated_at"], since=r["since"], cell=r["cell"], grid_id=r["grid_id"],
-        evidence=tuple(r["evidence"] or ()), silenced=r["silenced"])
+        evidence=tuple(r["evidence"] or ()),
+        evidence_values=tuple(r.get("evidence_values") or ()), silenced=r["silenced"])
         for r in rows if r["state"] != AlertState.RESOLVED}
 
 
@@ -286,6 +302,8 @@ def transition_rows(transitions: Sequence[Transition]) -> pa.Table:
         "threshold": pa.array([x.threshold for x in a], pa.float64()),
         "at": pa.array([x.updated_at for x in a], pa.timestamp("ms", tz="UTC")),
         "evidence": pa.array([list(x.evidence) for x in a], pa.list_(pa.string())),
+        "evidence_values": pa.array([list(x.evidence_values) for x in a],
+                                    pa.list_(pa.float64())),
         "silenced": pa.array([x.silenced for x in a], pa.bool_()),
         "reason": [t.reason for t in transitions],
     })

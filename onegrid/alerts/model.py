@@ -106,6 +106,7 @@ class Alert:
     cell: int | None = None
     grid_id: str | None = None
     evidence: tuple[str, ...] = ()
+    evidence_values: tuple[float, ...] = ()  # each evidence event's reading (or severity)
     silenced: bool = False
 
 

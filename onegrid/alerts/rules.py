@@ -16,11 +16,12 @@ import json
 import re
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
 from onegrid.alerts.model import Level, Rule, Scope
+from onegrid.alerts.toml_lines import Block, Lines, index, syntax_error_at
 
 _COMMON: Final = frozenset({"id", "kind", "title_zh", "title_en", "description", "case",
                             "regions", "for", "clear_for", "lateness"})
@@ -160,8 +161,8 @@ def _read(path: Path, known_metrics: set[str], known_regions: set[str],
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        return [_syntax_error(path, text, e)], None
-    lines = _index(text)
+        return [RuleError(path, *syntax_error_at(text, e))], None
+    lines = index(text, "rule", "levels")
     ctx = _Context(path, frozenset(known_metrics), frozenset(known_regions), bucket_s)
     problems, rules = _read_tables(data, lines, ctx)
     problems.sort(key=lambda p: p.line)
@@ -169,17 +170,6 @@ def _read(path: Path, known_metrics: set[str], known_regions: set[str],
         return problems, None
     version = hashlib.sha256(raw).hexdigest()[:12]
     return [], RuleSet(tuple(rules), {r.id: r for r in rules}, path, version)
-
-
-def _syntax_error(path: Path, text: str, e: tomllib.TOMLDecodeError) -> RuleError:
-    """Return a RuleError at the line tomllib names in its message."""
-    msg = str(e)
-    m = re.search(r"\(at line (\d+), column (\d+)\)", msg)
-    if m:
-        what = msg[:m.start()].strip()
-        return RuleError(path, int(m.group(1)), f"TOML syntax: {what} (column {m.group(2)})")
-    what = msg.replace("(at end of document)", "").strip()
-    return RuleError(path, max(1, text.count("\n") + 1), f"TOML syntax: {what} at end of file")
 
 
 @dataclass(frozen=True)
@@ -190,82 +180,7 @@ class _Context:
     bucket_s: int
 
 
-@dataclass
-class _Block:
-    """Where one [[rule]] table's parts are in the file (1-based lines)."""
-
-    header: int
-    keys: dict[str, int] = field(default_factory=dict)  # top-level key -> its line
-    levels: list[int] = field(default_factory=list)  # line of each level table
-
-
-@dataclass
-class _Lines:
-    blocks: list[_Block] = field(default_factory=list)
-    top: dict[str, int] = field(default_factory=dict)  # keys/tables outside [[rule]] -> line
-
-
-_HEADER = re.compile(r"^\s*\[\[\s*rule\s*\]\]\s*(#.*)?$")
-_LEVEL_HEADER = re.compile(r"^\s*\[\[\s*rule\s*\.\s*levels\s*\]\]\s*(#.*)?$")
-_TABLE = re.compile(r"^\s*\[\[?\s*([A-Za-z0-9_.\"' -]+?)\s*\]\]?\s*(#.*)?$")
-_KEY = re.compile(r"""^\s*["']?([A-Za-z0-9_-]+)["']?\s*=""")
-
-
-def _index(text: str) -> _Lines:
-    """Return the lines of [[rule]] headers, their keys and level tables.
-
-    tomllib reports lines only for syntax errors, so semantic errors are placed
-    by this index. Dotted keys and multi-line strings are not looked into.
-    """
-    out, block, in_subtable = _Lines(), None, False
-    all_lines = text.splitlines()
-    for no, line in enumerate(all_lines, start=1):
-        if _HEADER.match(line):
-            block, in_subtable = _Block(no), False
-            out.blocks.append(block)
-        elif _LEVEL_HEADER.match(line) and block is not None:
-            block.levels.append(no)
-            in_subtable = True
-        elif m := _TABLE.match(line):
-            block, in_subtable = None, False
-            out.top.setdefault(m.group(1).strip("\"' ").split(".")[0], no)
-        elif (m := _KEY.match(line)) and not in_subtable:
-            target = block.keys if block is not None else out.top
-            target.setdefault(m.group(1), no)
-    for b in out.blocks:
-        if not b.levels and "levels" in b.keys:
-            b.levels = _inline_table_lines(all_lines, b.keys["levels"])
-    return out
-
-
-def _inline_table_lines(lines: list[str], start: int) -> list[int]:
-    """Return the line of each `{` that opens an element of the array starting on `start`."""
-    found, depth, braces, quote = [], 0, 0, ""
-    for no in range(start, len(lines) + 1):
-        text = lines[no - 1].split("=", 1)[1] if no == start else lines[no - 1]
-        for ch in text:
-            if quote:
-                quote = "" if ch == quote else quote
-            elif ch in "\"'":
-                quote = ch
-            elif ch == "#":
-                break
-            elif ch == "[":
-                depth += 1
-            elif ch == "]":
-                depth -= 1
-                if depth == 0:
-                    return found
-            elif ch == "{":
-                if braces == 0 and depth == 1:
-                    found.append(no)
-                braces += 1
-            elif ch == "}":
-                braces -= 1
-    return found
-
-
-def _read_tables(data: dict[str, Any], lines: _Lines,
+def _read_tables(data: dict[str, Any], lines: Lines,
                  ctx: _Context) -> tuple[list[RuleError], list[Rule]]:
     """Return (problems, rules) for the parsed document."""
     problems: list[RuleError] = []
@@ -281,7 +196,7 @@ def _read_tables(data: dict[str, Any], lines: _Lines,
                                                      "not [rule]")], []
     rules, first_line = [], {}  # first_line: rule id -> line of its `id =` key
     for i, table in enumerate(tables):
-        block = lines.blocks[i] if i < len(lines.blocks) else _Block(1)
+        block = lines.blocks[i] if i < len(lines.blocks) else Block(1)
         reader = _Reader(table, block, ctx)
         rule = _build(reader)
         problems.extend(reader.errors)
@@ -307,7 +222,7 @@ class _Reader:
     problem; the Rule is built only when none was recorded.
     """
 
-    def __init__(self, table: dict[str, Any], block: _Block, ctx: _Context) -> None:
+    def __init__(self, table: dict[str, Any], block: Block, ctx: _Context) -> None:
         self.t, self.block, self.ctx = table, block, ctx
         self.kind = "?"
         self.errors: list[RuleError] = []
@@ -526,7 +441,7 @@ def _ladder(r: _Reader, op: str | None) -> tuple[Level, ...]:
 
 
 def _level_line(r: _Reader, i: int) -> int:
-    lines = r.block.levels
+    lines = r.block.subtables
     return lines[i] if i < len(lines) else r.block.keys.get("levels", r.block.header)
 
 

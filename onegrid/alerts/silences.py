@@ -39,15 +39,15 @@ silence's `[[silence]]` header.
 from __future__ import annotations
 
 import difflib
-import re
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
 from onegrid.alerts.model import Alert, Transition
+from onegrid.alerts.toml_lines import Block, Lines, index, syntax_error_at
 
 # What the region lookup may be: grid id -> its grid, community, street, district ids.
 RegionLookup = Callable[[str | None], Iterable[str]] | Mapping[str, Iterable[str]]
@@ -137,8 +137,8 @@ def load_silences(path: Path | str) -> list[Silence]:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        raise _syntax_error(path, text, e) from None
-    lines = _index(text)
+        raise SilenceError(path, *syntax_error_at(text, e)) from None
+    lines = index(text, "silence")
     problems = _check_top(path, data, lines)
     silences: list[Silence] = []
     tables = data.get("silence", [])
@@ -164,56 +164,7 @@ def _read_text(path: Path) -> str:
         raise SilenceError(path, 1, "the file is not UTF-8") from None
 
 
-def _syntax_error(path: Path, text: str, e: tomllib.TOMLDecodeError) -> SilenceError:
-    """Return a SilenceError at the line tomllib names in its message."""
-    msg = str(e)
-    m = re.search(r"\(at line (\d+), column (\d+)\)", msg)
-    if m:
-        what = msg[:m.start()].strip()
-        return SilenceError(path, int(m.group(1)), f"TOML syntax: {what} (column {m.group(2)})")
-    what = msg.replace("(at end of document)", "").strip()
-    return SilenceError(path, max(1, text.count("\n") + 1), f"TOML syntax: {what} at end of file")
-
-
-@dataclass
-class _Block:
-    """Where one [[silence]] table is in the file (1-based lines)."""
-
-    header: int
-    keys: dict[str, int] = field(default_factory=dict)  # key -> its line
-
-
-@dataclass
-class _Lines:
-    blocks: list[_Block] = field(default_factory=list)
-    top: dict[str, int] = field(default_factory=dict)  # keys/tables outside [[silence]] -> line
-
-
-_HEADER = re.compile(r"^\s*\[\[\s*silence\s*\]\]\s*(#.*)?$")
-_TABLE = re.compile(r"^\s*\[\[?\s*([A-Za-z0-9_.\"' -]+?)\s*\]\]?\s*(#.*)?$")
-_KEY = re.compile(r"""^\s*["']?([A-Za-z0-9_-]+)["']?\s*=""")
-
-
-def _index(text: str) -> _Lines:
-    """Return the lines of [[silence]] headers and their keys.
-
-    tomllib reports lines only for syntax errors, so other problems are placed
-    by this index.
-    """
-    out, block = _Lines(), None
-    for no, line in enumerate(text.splitlines(), start=1):
-        if _HEADER.match(line):
-            block = _Block(no)
-            out.blocks.append(block)
-        elif m := _TABLE.match(line):
-            block = None
-            out.top.setdefault(m.group(1).strip("\"' ").split(".")[0], no)
-        elif m := _KEY.match(line):
-            (block.keys if block is not None else out.top).setdefault(m.group(1), no)
-    return out
-
-
-def _check_top(path: Path, data: dict[str, Any], lines: _Lines) -> list[SilenceError]:
+def _check_top(path: Path, data: dict[str, Any], lines: Lines) -> list[SilenceError]:
     """Return problems outside the [[silence]] tables."""
     problems = [SilenceError(path, lines.top.get(key, 1),
                              f"unknown top-level key {key!r}: write [[silence]] tables only")
@@ -224,7 +175,7 @@ def _check_top(path: Path, data: dict[str, Any], lines: _Lines) -> list[SilenceE
     return problems
 
 
-def _duplicates(path: Path, silences: list[Silence], blocks: list[_Block]) -> list[SilenceError]:
+def _duplicates(path: Path, silences: list[Silence], blocks: list[Block]) -> list[SilenceError]:
     """Return a problem for each silence id used before in the file."""
     first: dict[str, int] = {}  # silence id -> line of its first `id`
     problems = []
@@ -241,7 +192,7 @@ def _duplicates(path: Path, silences: list[Silence], blocks: list[_Block]) -> li
 class _Reader:
     """Reads one [[silence]] table, collecting problems with their lines."""
 
-    def __init__(self, path: Path, table: dict[str, Any], block: _Block) -> None:
+    def __init__(self, path: Path, table: dict[str, Any], block: Block) -> None:
         self.path, self.table, self.block = path, table, block
         self.errors: list[SilenceError] = []
 

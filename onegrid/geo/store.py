@@ -68,13 +68,14 @@ CREATE TABLE IF NOT EXISTS alerts (
     key VARCHAR NOT NULL, state VARCHAR NOT NULL, level VARCHAR, severity TINYINT,
     cell UBIGINT, grid_id VARCHAR, value DOUBLE, threshold DOUBLE,
     started_at TIMESTAMPTZ NOT NULL, updated_at TIMESTAMPTZ NOT NULL, since TIMESTAMPTZ,
-    evidence VARCHAR[], silenced BOOLEAN
+    evidence VARCHAR[], evidence_values DOUBLE[], silenced BOOLEAN
 );
 CREATE TABLE IF NOT EXISTS alert_transitions (
     alert_id VARCHAR NOT NULL, rule_id VARCHAR NOT NULL, rule_version VARCHAR NOT NULL,
     key VARCHAR NOT NULL, previous VARCHAR, state VARCHAR NOT NULL, level VARCHAR,
     severity TINYINT, cell UBIGINT, grid_id VARCHAR, value DOUBLE, threshold DOUBLE,
-    "at" TIMESTAMPTZ NOT NULL, evidence VARCHAR[], silenced BOOLEAN, reason VARCHAR,
+    "at" TIMESTAMPTZ NOT NULL, evidence VARCHAR[], evidence_values DOUBLE[], silenced BOOLEAN,
+    reason VARCHAR,
     recorded_at TIMESTAMPTZ
 );
 CREATE SEQUENCE IF NOT EXISTS outbox_seq;
@@ -304,77 +305,6 @@ def mark_published(cur: duckdb.DuckDBPyConnection, up_to_seq: int) -> None:
     cur.execute("DELETE FROM outbox WHERE seq <= ?", [up_to_seq])
 
 
-# H3 parent of a res-10 cell in SQL, by the index's bit layout (as geo.cells).
-_PARENT_SQL: Final = ("(cell & ~(15::UBIGINT << 52)) | ({res}::UBIGINT << 52) "
-                      "| ((1::UBIGINT << (3 * (15 - {res}))) - 1)")
-REGION_LEVELS: Final = ("grid_id", "community_id", "street_id", "district_id")
-
-
-def register_region_cells(cur: duckdb.DuckDBPyConnection, cell_table: pa.Table) -> None:
-    """Expose the city's cell -> grid/community/street/district table as `region_cells`."""
-    cur.register("region_cells", cell_table)
-
-
-def window_stats(cur: duckdb.DuckDBPyConnection, metric: str, start, end,
-                 level: str | int = 10) -> pa.Table:
-    """Return n, sum, min, max of `metric` per key over buckets in [start, end).
-
-    `level` is an H3 resolution (7-10: key is the cell at that resolution) or a
-    region level name from REGION_LEVELS (key is the region id; needs
-    `register_region_cells` first). Parent statistics are exact roll-ups of
-    the res-10 minute buckets. A metric ending in ':*' matches every metric
-    with that prefix (e.g. 'incident:*'), each kept apart under `metric`.
-    """
-    if isinstance(level, int):
-        if not 7 <= level <= 10:
-            raise ValueError(f"H3 resolution must be 7-10, got {level}")
-        key, source = _PARENT_SQL.format(res=level) if level < 10 else "cell", "cell_stats"
-        key = f"CAST({key} AS VARCHAR)"
-    elif level in REGION_LEVELS:
-        key, source = level, "cell_stats JOIN region_cells USING (cell)"
-    else:
-        raise ValueError(f"unknown level {level!r}")
-    where = "metric LIKE ?" if metric.endswith(":*") else "metric = ?"
-    pattern = metric[:-1] + "%" if metric.endswith(":*") else metric
-    return cur.sql(f"""
-        SELECT {key} AS key, metric, sum(n)::BIGINT AS n, sum(sum) AS sum, min(min) AS min,
-               max(max) AS max, any_value(cell) AS cell
-        FROM {source}
-        WHERE {where} AND bucket >= ? AND bucket < ? AND {key} IS NOT NULL
-        GROUP BY ALL ORDER BY key, metric
-    """, params=[pattern, start, end]).to_arrow_table()
-
-
-def window_first_last(cur: duckdb.DuckDBPyConnection, metric: str, start, end,
-                      level: int = 10) -> pa.Table:
-    """Return, per H3 key at `level`, the mean of the first and last minute bucket
-    of `metric` in [start, end) (for rate-of-change rules)."""
-    key = _PARENT_SQL.format(res=level) if level < 10 else "cell"
-    return cur.sql(f"""
-        WITH b AS (
-            SELECT CAST({key} AS VARCHAR) AS key, bucket, sum(sum) / sum(n) AS mean,
-                   any_value(cell) AS cell
-            FROM cell_stats WHERE metric = ? AND bucket >= ? AND bucket < ?
-            GROUP BY ALL)
-        SELECT key, arg_min(mean, bucket) AS first_mean, arg_max(mean, bucket) AS last_mean,
-               count(*) AS buckets, any_value(cell) AS cell
-        FROM b GROUP BY key HAVING count(*) > 1 ORDER BY key
-    """, params=[metric, start, end]).to_arrow_table()
-
-
-def last_seen(cur: duckdb.DuckDBPyConnection, topic: str, until,
-              metric: str | None = None) -> pa.Table:
-    """Return source_id, last ts (at or before `until`), cell and grid of each source
-    of a topic (only sources reporting `metric`, when given)."""
-    return cur.sql("""
-        SELECT source_id, max(ts) AS last_ts, arg_max(cell, ts) AS cell,
-               arg_max(grid_id, ts) AS grid_id
-        FROM events WHERE topic = ? AND ts <= ? AND source_id IS NOT NULL
-          AND (?::VARCHAR IS NULL OR metric = ?)
-        GROUP BY source_id ORDER BY source_id
-    """, params=[topic, until, metric, metric]).to_arrow_table()
-
-
 def upsert_alerts(cur: duckdb.DuckDBPyConnection, rows: pa.Table) -> None:
     """Write the latest state of each alert in `rows` (columns of `alerts`, by name)."""
     if rows.num_rows == 0:
@@ -401,31 +331,3 @@ def live_alert_rows(cur: duckdb.DuckDBPyConnection) -> list[dict]:
     """Return the `alerts` rows still pending or firing (what a restart resumes)."""
     return cur.sql("SELECT * FROM alerts WHERE state <> 'resolved' ORDER BY alert_id"
                    ).to_arrow_table().to_pylist()
-
-
-def source_window_stats(cur: duckdb.DuckDBPyConnection, metric: str, start, end) -> pa.Table:
-    """Return n, sum, min, max of a sensor metric per source (device) over [start, end).
-
-    Per-device rules read the raw readings (their windows are minutes long, and
-    `events` is in time order, so the scan touches little).
-    """
-    return cur.sql("""
-        SELECT source_id AS key, metric, count(*)::BIGINT AS n, sum(value) AS sum,
-               min(value) AS min, max(value) AS max, arg_max(cell, ts) AS cell
-        FROM events WHERE metric = ? AND ts >= ? AND ts < ? AND source_id IS NOT NULL
-        GROUP BY ALL ORDER BY key
-    """, params=[metric, start, end]).to_arrow_table()
-
-
-def source_first_last(cur: duckdb.DuckDBPyConnection, metric: str, start, end) -> pa.Table:
-    """Return, per source, the mean of its first and last minute of `metric` in [start, end)."""
-    return cur.sql("""
-        WITH b AS (
-            SELECT source_id AS key, date_trunc('minute', ts) AS bucket, avg(value) AS mean,
-                   arg_max(cell, ts) AS cell
-            FROM events WHERE metric = ? AND ts >= ? AND ts < ? AND source_id IS NOT NULL
-            GROUP BY ALL)
-        SELECT key, arg_min(mean, bucket) AS first_mean, arg_max(mean, bucket) AS last_mean,
-               count(*) AS buckets, arg_max(cell, bucket) AS cell
-        FROM b GROUP BY key HAVING count(*) > 1 ORDER BY key
-    """, params=[metric, start, end]).to_arrow_table()

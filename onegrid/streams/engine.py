@@ -23,6 +23,7 @@ from onegrid.alerts import evaluation, silences
 from onegrid.alerts.evaluation import RuleState
 from onegrid.alerts.model import Rule, Transition
 from onegrid.geo import store as gstore
+from onegrid.geo import windows
 from onegrid.geo.cells import cells_to_parents, latlng_to_cells
 from onegrid.geo.regions import Regions, cell_table_arrow, cells_to_regions
 from onegrid.geo.registry import Registry
@@ -185,7 +186,7 @@ def decide_alerts(cur: duckdb.DuckDBPyConnection, rules: Rules, state: RuleState
         return state, 0
     gstore.record_clock(cur, at)
     if regions is not None:  # region-scoped rules join cells to their regions
-        gstore.register_region_cells(cur, cell_table_arrow(regions))
+        windows.register_region_cells(cur, cell_table_arrow(regions))
     new_state, changes = evaluation.evaluate(cur, rules.rules, state, at)
     by_id = {r.id: r for r in rules.rules}
     changes = _with_evidence(cur, changes, by_id)

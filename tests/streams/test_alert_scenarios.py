@@ -243,3 +243,16 @@ def test_a_grid_scoped_rule_alerts_the_grid_that_holds_the_reading(store, demo_c
                        ).to_pylist()
     assert [(r["key"], r["state"]) for r in rows] == [
         (grid, "firing"), (grid, "pending"), (grid, "resolved")]
+
+
+def test_an_alert_on_the_topic_carries_its_evidence_ids_and_values(store, demo_city, tmp_path):
+    s = Scenario(store, demo_city, tmp_path, PM25_RULE.format(for_="0s"))
+    for m, value in enumerate([50, 88]):
+        s.minute(m, station(value))
+    sent = [json.loads(r["value"]) for r in store.query(
+        "SELECT value FROM outbox WHERE topic = 'onegrid.alerts' ORDER BY seq").to_pylist()]
+    firing = next(m for m in sent if m["state"] == "firing")
+    assert firing["evidence"] == ["environment-1-1"] and firing["evidence_values"] == [88.0]
+    assert (firing["value"], firing["threshold"], firing["rule_version"]) == (
+        88.0, 75.0, s.rules.rules[0].version)
+    assert firing["window"] == 60 and firing["grid_id"]

@@ -11,6 +11,7 @@ import pytest
 from onegrid.alerts.kinds import KINDS
 from onegrid.alerts.model import Level, Rule, Scope
 from onegrid.geo import store as gstore
+from onegrid.geo import windows
 
 T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 CELL = h3.str_to_int(h3.latlng_to_cell(31.23, 121.47, 10))
@@ -47,7 +48,7 @@ def filled(store):
 
 
 def test_threshold_mean_is_the_exact_mean_of_the_window(filled):
-    stats = filled.write(lambda cur: gstore.window_stats(cur, "pm25", T0, T0 + timedelta(
+    stats = filled.write(lambda cur: windows.window_stats(cur, "pm25", T0, T0 + timedelta(
         minutes=10)))
     [obs] = KINDS["threshold"](rule(), stats, T0)
     assert obs.value == pytest.approx(90.0) and obs.key == str(CELL)
@@ -56,13 +57,13 @@ def test_threshold_mean_is_the_exact_mean_of_the_window(filled):
 @pytest.mark.parametrize("stat, expected", [("max", 120.0), ("min", 60.0), ("sum", 270.0),
                                             ("count", 3.0)])
 def test_threshold_statistics(filled, stat, expected):
-    stats = filled.write(lambda cur: gstore.window_stats(cur, "pm25", T0, T0 + timedelta(
+    stats = filled.write(lambda cur: windows.window_stats(cur, "pm25", T0, T0 + timedelta(
         minutes=10)))
     assert KINDS["threshold"](rule(stat=stat), stats, T0)[0].value == expected
 
 
 def test_parent_resolution_rolls_up_the_children_exactly(filled):
-    stats = filled.write(lambda cur: gstore.window_stats(cur, "pm25", T0, T0 + timedelta(
+    stats = filled.write(lambda cur: windows.window_stats(cur, "pm25", T0, T0 + timedelta(
         minutes=10), level=8))
     assert stats.column("key").to_pylist() == [
         str(h3.str_to_int(h3.cell_to_parent(h3.int_to_str(CELL), 8)))]
@@ -70,7 +71,7 @@ def test_parent_resolution_rolls_up_the_children_exactly(filled):
 
 
 def test_window_excludes_buckets_outside_it(filled):
-    stats = filled.write(lambda cur: gstore.window_stats(cur, "pm25", T0 + timedelta(minutes=1),
+    stats = filled.write(lambda cur: windows.window_stats(cur, "pm25", T0 + timedelta(minutes=1),
                                                          T0 + timedelta(minutes=2)))
     assert stats.column("n").to_pylist() == [1]
 
@@ -79,7 +80,7 @@ def test_three_reports_in_neighbouring_cells_count_as_one_cluster(store):
     ring = sorted(h3.str_to_int(c) for c in h3.grid_ring(h3.int_to_str(CELL), 1))
     store.write(lambda cur: gstore.insert_events(cur, events(
         [("i1", 0, 2, CELL), ("i2", 1, 2, ring[0]), ("i3", 2, 2, ring[1])], topic="incident")))
-    stats = store.write(lambda cur: gstore.window_stats(cur, "incident:*", T0, T0 + timedelta(
+    stats = store.write(lambda cur: windows.window_stats(cur, "incident:*", T0, T0 + timedelta(
         minutes=30)))
     obs = KINDS["count"](rule(kind="count", stat="count", metric="incident:*", ring_k=1,
                               levels=(Level("alert", 2, 3, 3),)), stats, T0)
@@ -91,7 +92,7 @@ def test_three_reports_in_neighbouring_cells_count_as_one_cluster(store):
 def test_rate_is_last_minus_first_bucket_mean(store):
     store.write(lambda cur: gstore.insert_events(cur, events(
         [("w1", 0, 1.0, CELL), ("w2", 10, 1.4, CELL), ("w3", 20, 1.9, CELL)], topic="sensor")))
-    stats = store.write(lambda cur: gstore.window_first_last(
+    stats = store.write(lambda cur: windows.window_first_last(
         cur, "water_level_m", T0, T0 + timedelta(minutes=30)))
     [obs] = KINDS["rate"](rule(kind="rate", metric="water_level_m"), stats, T0)
     assert obs.value == pytest.approx(0.9)
@@ -100,6 +101,6 @@ def test_rate_is_last_minus_first_bucket_mean(store):
 def test_nodata_reports_seconds_of_silence_per_source(store):
     store.write(lambda cur: gstore.insert_events(cur, events(
         [("x1", 0, 1.0, CELL), ("y1", 5, 1.0, CELL)], topic="sensor")))
-    seen = store.write(lambda cur: gstore.last_seen(cur, "sensor", T0 + timedelta(minutes=20)))
+    seen = store.write(lambda cur: windows.last_seen(cur, "sensor", T0 + timedelta(minutes=20)))
     obs = KINDS["nodata"](rule(kind="nodata"), seen, T0 + timedelta(minutes=20))
     assert {o.key: o.value for o in obs} == {"s-x": 1200.0, "s-y": 900.0}
