@@ -63,7 +63,7 @@ def _simulate_forever(opts: UpOptions, city: City, bootstrap: str, stop: threadi
         now = datetime.now(UTC)
         history = simulate(city.registry, rate=opts.rate, duration_s=opts.backfill_s,
                            seed=opts.seed, start=now - timedelta(seconds=opts.backfill_s))
-        send_messages(producer, history, opts.prefix)
+        send_messages(producer, _until(history, stop), opts.prefix)
         chunk, start = 60.0, now
         while not stop.is_set():
             live = simulate(city.registry, rate=opts.rate, duration_s=chunk,
@@ -100,9 +100,11 @@ def run_up(opts: UpOptions, city: City, rules: Callable[[], Rules] | None = None
         engine = EngineRunner(config, city, store, out=None, rules=rules)
         engine_thread = threading.Thread(target=engine.run, name="onegrid-engine", daemon=True)
         engine_thread.start()
+        simulator = threading.Thread(target=_simulate_forever,
+                                     args=(opts, city, bootstrap, stop),
+                                     name="onegrid-simulator", daemon=True)
         if opts.simulate:
-            threading.Thread(target=_simulate_forever, args=(opts, city, bootstrap, stop),
-                             name="onegrid-simulator", daemon=True).start()
+            simulator.start()
         app = create_app(store, city.regions, city.registry, tile_url=opts.tile_url)
         server = start_server(app, opts.host, opts.port)
         print(f"onegrid up: broker {bootstrap}, store {opts.db}\n"
@@ -115,6 +117,9 @@ def run_up(opts: UpOptions, city: City, rules: Callable[[], Rules] | None = None
         stop.wait()
         print("onegrid up: stopping", flush=True)
         server.stop()
+        # Producers and consumers close before the broker they talk to stops.
+        if simulator.is_alive():
+            simulator.join(15)
         engine.stop()
         engine_thread.join(30)
     return 0
