@@ -249,6 +249,30 @@ def transition_to_message(rule: Rule, t: Transition) -> AlertMessage:
         evidence_values=list(a.evidence_values), silenced=a.silenced, reason=t.reason)
 
 
+_UTC_MS = pa.timestamp("ms", tz="UTC")
+
+
+def _alert_columns(alerts: Sequence[Alert]) -> dict[str, pa.Array]:
+    """Return the columns `alerts` and `alert_transitions` share, one row per alert."""
+    return {
+        "alert_id": pa.array([a.alert_id for a in alerts], pa.string()),
+        "rule_id": pa.array([a.rule_id for a in alerts], pa.string()),
+        "rule_version": pa.array([a.rule_version for a in alerts], pa.string()),
+        "key": pa.array([a.key for a in alerts], pa.string()),
+        "state": pa.array([str(a.state) for a in alerts], pa.string()),
+        "level": pa.array([a.level for a in alerts], pa.string()),
+        "severity": pa.array([a.severity for a in alerts], pa.int8()),
+        "cell": pa.array([a.cell for a in alerts], pa.uint64()),
+        "grid_id": pa.array([a.grid_id for a in alerts], pa.string()),
+        "value": pa.array([a.value for a in alerts], pa.float64()),
+        "threshold": pa.array([a.threshold for a in alerts], pa.float64()),
+        "evidence": pa.array([list(a.evidence) for a in alerts], pa.list_(pa.string())),
+        "evidence_values": pa.array([list(a.evidence_values) for a in alerts],
+                                    pa.list_(pa.float64())),
+        "silenced": pa.array([a.silenced for a in alerts], pa.bool_()),
+    }
+
+
 def alert_rows(transitions: Iterable[Transition]) -> pa.Table:
     """Return the `alerts` table rows (latest per alert) of a batch's transitions."""
     latest: dict[str, Alert] = {}
@@ -256,21 +280,10 @@ def alert_rows(transitions: Iterable[Transition]) -> pa.Table:
         latest[t.alert.alert_id] = t.alert
     rows = list(latest.values())
     return pa.table({
-        "alert_id": [a.alert_id for a in rows], "rule_id": [a.rule_id for a in rows],
-        "rule_version": [a.rule_version for a in rows], "key": [a.key for a in rows],
-        "state": [str(a.state) for a in rows], "level": [a.level for a in rows],
-        "severity": pa.array([a.severity for a in rows], pa.int8()),
-        "cell": pa.array([a.cell for a in rows], pa.uint64()),
-        "grid_id": pa.array([a.grid_id for a in rows], pa.string()),
-        "value": pa.array([a.value for a in rows], pa.float64()),
-        "threshold": pa.array([a.threshold for a in rows], pa.float64()),
-        "started_at": pa.array([a.started_at for a in rows], pa.timestamp("ms", tz="UTC")),
-        "updated_at": pa.array([a.updated_at for a in rows], pa.timestamp("ms", tz="UTC")),
-        "since": pa.array([a.since for a in rows], pa.timestamp("ms", tz="UTC")),
-        "evidence": pa.array([list(a.evidence) for a in rows], pa.list_(pa.string())),
-        "evidence_values": pa.array([list(a.evidence_values) for a in rows],
-                                    pa.list_(pa.float64())),
-        "silenced": pa.array([a.silenced for a in rows], pa.bool_()),
+        **_alert_columns(rows),
+        "started_at": pa.array([a.started_at for a in rows], _UTC_MS),
+        "updated_at": pa.array([a.updated_at for a in rows], _UTC_MS),
+        "since": pa.array([a.since for a in rows], _UTC_MS),
     })
 
 
@@ -288,22 +301,11 @@ def live_alerts(rows: list[dict]) -> dict[tuple[str, str], Alert]:
 
 def transition_rows(transitions: Sequence[Transition]) -> pa.Table:
     """Return `alert_transitions` history rows, one per change, in order."""
-    a = [t.alert for t in transitions]
+    alerts = [t.alert for t in transitions]
     return pa.table({
-        "alert_id": [x.alert_id for x in a], "rule_id": [x.rule_id for x in a],
-        "rule_version": [x.rule_version for x in a], "key": [x.key for x in a],
+        **_alert_columns(alerts),
         "previous": pa.array([None if t.previous is None else str(t.previous)
                               for t in transitions], pa.string()),
-        "state": [str(x.state) for x in a], "level": [x.level for x in a],
-        "severity": pa.array([x.severity for x in a], pa.int8()),
-        "cell": pa.array([x.cell for x in a], pa.uint64()),
-        "grid_id": pa.array([x.grid_id for x in a], pa.string()),
-        "value": pa.array([x.value for x in a], pa.float64()),
-        "threshold": pa.array([x.threshold for x in a], pa.float64()),
-        "at": pa.array([x.updated_at for x in a], pa.timestamp("ms", tz="UTC")),
-        "evidence": pa.array([list(x.evidence) for x in a], pa.list_(pa.string())),
-        "evidence_values": pa.array([list(x.evidence_values) for x in a],
-                                    pa.list_(pa.float64())),
-        "silenced": pa.array([x.silenced for x in a], pa.bool_()),
-        "reason": [t.reason for t in transitions],
+        "at": pa.array([a.updated_at for a in alerts], _UTC_MS),
+        "reason": pa.array([t.reason for t in transitions], pa.string()),
     })
