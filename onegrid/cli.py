@@ -218,15 +218,13 @@ def cmd_simulate(args) -> int:
     bootstrap = _need_bootstrap(args)
     city = _load_city(args.city)
     if args.start:
-        start = datetime.fromisoformat(args.start)
+        start = _aware(args.start, "--start")
     elif args.fast:
         # Sent all at once, so end the simulated span now: the engine refuses
         # events more than 5 minutes ahead of its clock.
         start = datetime.now(UTC) - timedelta(seconds=args.duration)
     else:
         start = datetime.now(UTC)
-    if start.tzinfo is None:
-        raise UserError("--start needs a UTC offset, e.g. 2026-06-01T08:00:00+08:00")
     messages = simulate(city.registry, rate=args.rate, duration_s=args.duration,
                         seed=args.seed, start=start, malformed_share=args.malformed)
     producer = make_producer(bootstrap, **_kafka_options(args))
@@ -266,9 +264,7 @@ def cmd_dlq_replay(args) -> int:
     unknown = sorted((codes or set()) - {c.value for c in ErrorCode})
     if unknown:
         raise UserError(f"unknown error code(s) {', '.join(unknown)}; see docs/contract.md")
-    since = datetime.fromisoformat(args.since) if args.since else None
-    if since is not None and since.tzinfo is None:
-        raise UserError("--since needs a UTC offset, e.g. 2026-06-01T08:00:00+08:00")
+    since = _aware(args.since, "--since") if args.since else None
     report = replay_dead_letters(bootstrap, args.prefix, codes=codes, since=since,
                                  dry_run=args.dry_run, **_kafka_options(args))
     print(("onegrid dlq replay (dry run): would have " if args.dry_run else

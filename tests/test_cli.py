@@ -88,3 +88,9 @@ def test_backtest_of_a_missing_store_fails_with_one_line(tmp_path):
                    str(tmp_path / "none.duckdb"), "--from", "2026-06-01T00:00:00+08:00",
                    "--to", "2026-06-02T00:00:00+08:00")
     assert done.returncode == 2 and "Traceback" not in done.stderr
+
+
+def test_a_time_that_is_not_iso_fails_with_one_line():
+    done = onegrid("simulate", "--bootstrap", "127.0.0.1:9", "--start", "yesterday")
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    assert "--start 'yesterday': not an ISO-8601 time" in done.stderr

@@ -17,7 +17,6 @@ import duckdb
 import msgspec
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from onegrid.alerts import evaluation, silences
 from onegrid.alerts.evaluation import RuleState
@@ -27,8 +26,8 @@ from onegrid.geo import windows
 from onegrid.geo.cells import cells_to_parents, latlng_to_cells
 from onegrid.geo.regions import Regions, cell_table_arrow, cells_to_regions
 from onegrid.geo.registry import Registry
-from onegrid.streams.contract import ALERTS, DLQ, ErrorCode, topic_name
-from onegrid.streams.validate import RawMessage, Rejection, validate
+from onegrid.streams.contract import ALERTS, DLQ, topic_name
+from onegrid.streams.validate import RawMessage, Rejection, drop_duplicates, validate
 
 REGION_COLUMNS = ("grid_id", "community_id", "street_id", "district_id")
 
@@ -123,25 +122,7 @@ def _split_stored_duplicates(cur: duckdb.DuckDBPyConnection, events: pa.Table,
     """
     if events.num_rows == 0:
         return events, []
-    seen = gstore.existing_ids(cur, events.column("id"))
-    repeats = pc.count_distinct(events.column("id")).as_py() < events.num_rows
-    if not seen and not repeats:
-        return events, []
-    ids = events.column("id").to_pylist()
-    dup = np.zeros(len(ids), dtype=bool)
-    first: set[str] = set()
-    for i, event_id in enumerate(ids):
-        dup[i] = event_id in seen or event_id in first
-        first.add(event_id)
-    by_key = {(m.suffix, m.partition, m.offset): m for m in messages}
-    keys = zip(events.column("topic").to_pylist(), events.column("kafka_partition").to_pylist(),
-               events.column("kafka_offset").to_pylist(), strict=True)
-    rejections = [
-        Rejection(by_key[key], ErrorCode.DUPLICATE_ID,
-                  f"id {event_id!r} is already stored; an event is stored once")
-        for key, event_id, is_dup in zip(keys, ids, dup, strict=True) if is_dup
-    ]
-    return events.filter(pa.array(~dup)), rejections
+    return drop_duplicates(events, messages, gstore.existing_ids(cur, events.column("id")))
 
 
 def store_outcome(cur: duckdb.DuckDBPyConnection, outcome: Outcome,

@@ -307,27 +307,35 @@ def _to_table(suffix: str, ck: _Checker, cols: dict) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=EVENT_SCHEMA).filter(pa.array(ck.ok))
 
 
-def _drop_batch_duplicates(table: pa.Table, messages: Sequence[RawMessage]
-                           ) -> tuple[pa.Table, list[Rejection]]:
-    """Keep the first event of each id within the batch; reject the repeats."""
-    if pc.count_distinct(table.column("id")).as_py() == table.num_rows:
+def drop_duplicates(table: pa.Table, messages: Sequence[RawMessage],
+                    stored: set[str] | frozenset[str] = frozenset()
+                    ) -> tuple[pa.Table, list[Rejection]]:
+    """Keep the first event of each id; reject ids in `stored` or repeated earlier.
+
+    Validation calls it for one polled batch; the engine again with the ids
+    the store already holds (and for several batches written together).
+    """
+    if not stored and pc.count_distinct(table.column("id")).as_py() == table.num_rows:
+        return table, []
+    ids = table.column("id").to_pylist()
+    dup = np.zeros(len(ids), dtype=bool)
+    earlier: set[str] = set()
+    for i, event_id in enumerate(ids):
+        dup[i] = event_id in stored or event_id in earlier
+        earlier.add(event_id)
+    if not dup.any():
         return table, []
     by_key = {(m.suffix, m.partition, m.offset): m for m in messages}
-    ids = table.column("id").to_numpy(zero_copy_only=False)
-    _, first = np.unique(ids, return_index=True)
-    if len(first) == len(ids):
-        return table, []
-    keep = np.zeros(len(ids), dtype=bool)
-    keep[first] = True
-    parts, offsets = table.column("kafka_partition").to_pylist(), table.column(
-        "kafka_offset").to_pylist()
-    topics = table.column("topic").to_pylist()
+    keys = zip(table.column("topic").to_pylist(), table.column("kafka_partition").to_pylist(),
+               table.column("kafka_offset").to_pylist(), strict=True)
     rejections = [
-        Rejection(by_key[(topics[i], parts[i], offsets[i])], ErrorCode.DUPLICATE_ID,
-                  f"id {ids[i]!r} appears earlier in the stream; an event is stored once")
-        for i in np.flatnonzero(~keep)
+        Rejection(by_key[key], ErrorCode.DUPLICATE_ID,
+                  f"id {event_id!r} is already stored; an event is stored once"
+                  if event_id in stored else
+                  f"id {event_id!r} appears earlier in the stream; an event is stored once")
+        for key, event_id, is_dup in zip(keys, ids, dup, strict=True) if is_dup
     ]
-    return table.filter(pa.array(keep)), rejections
+    return table.filter(pa.array(~dup)), rejections
 
 
 def validate(messages: Sequence[RawMessage], registry: Registry, now: datetime) -> Validated:
@@ -346,5 +354,5 @@ def validate(messages: Sequence[RawMessage], registry: Registry, now: datetime) 
         tables.append(_to_table(suffix, ck, cols))
         rejections.extend(ck.rejections)
     events = pa.concat_tables(tables) if tables else EVENT_SCHEMA.empty_table()
-    events, dups = _drop_batch_duplicates(events, messages)
+    events, dups = drop_duplicates(events, messages)
     return Validated(events, rejections + dups)
