@@ -94,12 +94,13 @@ def bare_consume(bootstrap: str, prefix: str, n: int) -> float:
     return n / (last - first)
 
 
-def engine_consume(bootstrap: str, prefix: str, n: int, db: Path) -> tuple[float, str]:
+def engine_consume(bootstrap: str, prefix: str, n: int, db: Path,
+                   extra: list[str] | None = None) -> tuple[float, str]:
     """Run `onegrid run` until idle; return its messages/s and its final line."""
     proc = subprocess.run(
         [sys.executable, "-m", "onegrid.cli", "-v", "run", "--bootstrap", bootstrap,
          "--prefix", prefix, "--db", str(db), "--group", f"engine-{uuid.uuid4().hex[:6]}",
-         "--until-idle", "3", "--no-rules"],  # ingest alone; bench/alerts.py prices rules
+         "--until-idle", "3", "--no-rules", *(extra or [])],  # ingest alone; bench/alerts.py prices rules
         capture_output=True, text=True, check=True)
     lines = proc.stderr.strip().splitlines()
     final = lines[-1]
@@ -114,6 +115,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("-n", type=int, default=1_000_000)
     ap.add_argument("--bootstrap", default=None)
+    ap.add_argument("--db-threads", type=int, default=None,
+                    help="DuckDB threads for the engine (default: DuckDB's own choice)")
     args = ap.parse_args()
     broker = None if args.bootstrap else start_broker()
     bootstrap = args.bootstrap or broker.bootstrap
@@ -125,7 +128,9 @@ def main() -> None:
         bare = bare_consume(bootstrap, prefix, args.n)
         print(f"bare kafka-python consumer: {bare:,.0f} messages/s")
         with tempfile.TemporaryDirectory() as tmp:
-            rate, final = engine_consume(bootstrap, prefix, args.n, Path(tmp) / "bench.duckdb")
+            extra = ["--db-threads", str(args.db_threads)] if args.db_threads else []
+            rate, final = engine_consume(bootstrap, prefix, args.n, Path(tmp) / "bench.duckdb",
+                                         extra)
         print(f"onegrid run (validate, H3, regions, DuckDB, offsets): {rate:,.0f} messages/s")
         print(f"  {final}")
         print(f"ratio engine / bare: {rate / bare:.2f}")

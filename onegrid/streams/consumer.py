@@ -86,7 +86,13 @@ class Stats:
         return self.last_write_at - self.first_record_at
 
 
-MERGE_LIMIT = 50_000  # messages per transaction when batches are merged
+MERGE_LIMIT = 250_000  # messages per transaction when batches are merged
+# DuckDB writes an insert of at least a row group (122,880 rows) straight to the
+# file; a smaller one goes to the WAL and is written again at the checkpoint.
+# Measured with 1M events: 14 us/event in 10k-row transactions, 2.8 in 250k.
+# So while the consumer catches up, the writer gathers a row group's worth.
+ROW_GROUP_ROWS = 122_880
+CATCH_UP_WAIT_S = 1.0  # the longest the writer waits to gather a row group
 STALL_WARN_S = 30.0  # records waiting but none received this long: warn
 # A partition silent this long, once the consumer is no longer catching up, is
 # idle: the event clock stops waiting for it (Flink's idle-source timeout).
@@ -142,7 +148,7 @@ class EngineRunner:
         self.rule_state = RuleState()
         self.stats = Stats()
         self.stop_event = threading.Event()
-        self.pending: queue.Queue = queue.Queue(maxsize=8)
+        self.pending: queue.Queue = queue.Queue(maxsize=32)
         self.to_commit: queue.SimpleQueue = queue.SimpleQueue()
         self.assigned_at: float | None = None
         self.last_data_at: float | None = None
@@ -295,14 +301,20 @@ class EngineRunner:
     def _take_pending(self) -> list:
         """Wait for a batch, then take what else is queued, up to MERGE_LIMIT messages.
 
-        When the writer falls behind, one transaction for several batches
-        costs one commit instead of several.
+        When the writer falls behind, one transaction for several batches costs
+        one commit instead of several; while the consumer is catching up it
+        waits up to CATCH_UP_WAIT_S for a row group's worth (see ROW_GROUP_ROWS).
+        Live traffic is written as it comes.
         """
         items = [self.pending.get()]
         size = len(items[0][0]) if items[0] else 0
+        deadline = time.monotonic() + CATCH_UP_WAIT_S
         while items[-1] is not None and size < MERGE_LIMIT:
+            now = time.monotonic()
+            catching_up = now - self.backlog_at < CATCH_UP_WAIT_S
+            wait = deadline - now if catching_up and size < ROW_GROUP_ROWS else 0.0
             try:
-                item = self.pending.get_nowait()
+                item = self.pending.get(timeout=wait) if wait > 0 else self.pending.get_nowait()
             except queue.Empty:
                 break
             items.append(item)

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from operator import attrgetter
-from typing import Final
+from typing import Final, NamedTuple
 
 import msgspec
 import numpy as np
@@ -38,9 +38,12 @@ from onegrid.streams.contract import (
 )
 
 
-@dataclass(frozen=True)
-class RawMessage:
-    """One message as the consumer received it; `value` is kept byte for byte."""
+class RawMessage(NamedTuple):
+    """One message as the consumer received it; `value` is kept byte for byte.
+
+    A NamedTuple, not a frozen dataclass: one is made per message polled, and
+    a tuple is built about four times faster.
+    """
 
     topic: str
     partition: int
