@@ -11,7 +11,7 @@ and publishes (`alert_rows`, `transition_to_message`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -89,17 +89,18 @@ def _read_key(rule: Rule) -> tuple:
 
 
 def observe(cur: duckdb.DuckDBPyConnection, rule: Rule, at: datetime,
-            cache: dict | None = None) -> list[Observation]:
+            cache: dict | None = None, live: Collection[str] = ()) -> list[Observation]:
     """Return the rule's observations at `at`, one per scope key with data.
 
     `cache` shares statistics between rules that read the same ones (same
-    metric, window and level) within one evaluation.
+    metric, window and level) within one evaluation. `live` are the keys with
+    a live alert: the kind must observe those, and may skip quiet others.
     """
     cache = {} if cache is None else cache
     key = _read_key(rule)
     if key not in cache:
         cache[key] = _read_stats(cur, rule, at)
-    return KINDS[rule.kind](rule, cache[key], at)
+    return KINDS[rule.kind](rule, cache[key], at, live)
 
 
 def _with_silent_keys(rule: Rule, observations: list[Observation],
@@ -124,11 +125,14 @@ def evaluate(cur: duckdb.DuckDBPyConnection, rules: Sequence[Rule], state: RuleS
     for rule in rules:
         live = {key: a for (rid, key), a in alerts.items() if rid == rule.id}
         try:
-            found = observe(cur, rule, at, shared)
+            found = observe(cur, rule, at, shared, live.keys())
         except (ValueError, KeyError, TypeError, ArithmeticError) as exc:
             log.error("rule %s (line %d) skipped: %r", rule.id, rule.source_line, exc)
             continue
-        observations = _with_silent_keys(rule, found, live, at)
+        # A quiet key without a live alert changes nothing: skip it before the
+        # fold (most cells are quiet, and a busy city has tens of thousands).
+        observations = [o for o in _with_silent_keys(rule, found, live, at)
+                        if o.key in live or lifecycle.can_start(rule, o.value)]
         after, changed = lifecycle.evaluate_all(rule, live, observations)
         for key in live:
             alerts.pop((rule.id, key), None)

@@ -62,6 +62,11 @@ def is_clear(op: str, value: float, clear: float) -> bool:
     return value < clear if op == ">=" else value > clear
 
 
+def can_start(rule: Rule, value: float | None) -> bool:
+    """Return whether a value would start an alert on a key that has none live."""
+    return value is not None and _highest_bad(rule, value) != CLEAR
+
+
 def step(rule: Rule, current: Alert | None,
          obs: Observation) -> tuple[Alert | None, list[Transition]]:
     """Return the key's live alert after one observation, and the transitions it caused.

@@ -75,6 +75,7 @@ class Stats:
     poll_s: float = 0.0  # time spent in poll, process and write: where the loop waits
     process_s: float = 0.0
     write_s: float = 0.0
+    decide_s: float = 0.0  # the part of write_s spent deciding alerts
     first_record_at: float | None = None  # monotonic time of the first record polled
     last_write_at: float | None = None  # monotonic time the last batch committed
 
@@ -193,8 +194,8 @@ class EngineRunner:
             self.producer.close()
             self._status(final=True)
         s = self.stats
-        log.info("time in poll %.2f s, process %.2f s, write %.2f s over %d batches",
-                 s.poll_s, s.process_s, s.write_s, s.batches)
+        log.info("time in poll %.2f s, process %.2f s, write %.2f s (rules %.2f s) over %d "
+                 "batches", s.poll_s, s.process_s, s.write_s, s.decide_s, s.batches)
         if self.error:
             raise self.error
         return self.stats
@@ -329,12 +330,17 @@ class EngineRunner:
             stored = store_outcome(cur, outcome, messages, prefix)
             if rules is None:
                 return stored, self.rule_state, 0
-            return stored, *decide_alerts(cur, rules, self.rule_state, prefix,
-                                          self.city.regions, expected)
+            t1 = time.monotonic()
+            decided = decide_alerts(cur, rules, self.rule_state, prefix,
+                                    self.city.regions, expected)
+            self.stats.decide_s += time.monotonic() - t1
+            return stored, *decided
 
         t0 = time.monotonic()
         stored, self.rule_state, changes = self.store.write(transaction, offsets)
-        self.stats.write_s += time.monotonic() - t0
+        took = time.monotonic() - t0
+        self.stats.write_s += took
+        log.debug("wrote %d messages in %.0f ms", len(messages), took * 1000)
         self.stats.alert_changes += changes
         if stored.dead_letters or changes:
             self._publish_outbox()

@@ -2,13 +2,15 @@
 
 A new kind is one new module and one line in KINDS. Each `evaluate` takes the
 rule, the statistics the store computed for its window (an Arrow table with
-key, metric, n, sum, min, max, cell) and the evaluation time, and returns one
-Observation per scope key. Deciding pending/firing/resolved is `lifecycle`'s.
+key, metric, n, sum, min, max, cell), the evaluation time and the keys with a
+live alert, and returns one Observation per scope key; a kind may leave out a
+key that has no live alert and whose value cannot start one. Deciding
+pending/firing/resolved is `lifecycle`'s.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Final
 
@@ -17,7 +19,7 @@ import pyarrow as pa
 from onegrid.alerts.kinds import count, nodata, rate, threshold
 from onegrid.alerts.model import Observation, Rule
 
-Evaluate = Callable[[Rule, pa.Table, datetime], list[Observation]]
+Evaluate = Callable[[Rule, pa.Table, datetime, Collection[str]], list[Observation]]
 
 KINDS: Final[dict[str, Evaluate]] = {
     "threshold": threshold.evaluate,

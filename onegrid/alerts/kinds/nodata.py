@@ -8,6 +8,7 @@ that was never installed is a registry question, not an alert.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 import pyarrow as pa
@@ -15,7 +16,8 @@ import pyarrow as pa
 from onegrid.alerts.model import Observation, Rule
 
 
-def evaluate(rule: Rule, seen: pa.Table, at: datetime) -> list[Observation]:
+def evaluate(rule: Rule, seen: pa.Table, at: datetime,
+             live: Collection[str] = ()) -> list[Observation]:
     """Return seconds of silence per source (rows: source_id, last_ts, cell, grid_id)."""
     rows = seen.to_pylist()
     return [Observation(rule.id, r["source_id"], at, (at - r["last_ts"]).total_seconds(),

@@ -8,6 +8,7 @@ window statistics.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 import pyarrow as pa
@@ -15,7 +16,8 @@ import pyarrow as pa
 from onegrid.alerts.model import Observation, Rule
 
 
-def evaluate(rule: Rule, stats: pa.Table, at: datetime) -> list[Observation]:
+def evaluate(rule: Rule, stats: pa.Table, at: datetime,
+             live: Collection[str] = ()) -> list[Observation]:
     """Return last-minus-first bucket mean per key (keys with a single bucket are skipped)."""
     if stats.num_rows == 0 or "first_mean" not in stats.column_names:
         return []

@@ -7,6 +7,7 @@ holds is the lifecycle's decision, so this kind only reports the value.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 import numpy as np
@@ -27,7 +28,8 @@ def statistic(stat: str, stats: pa.Table) -> np.ndarray:
     raise ValueError(f"unknown statistic {stat!r}")
 
 
-def evaluate(rule: Rule, stats: pa.Table, at: datetime) -> list[Observation]:
+def evaluate(rule: Rule, stats: pa.Table, at: datetime,
+             live: Collection[str] = ()) -> list[Observation]:
     """Return one observation per scope key with data in the window."""
     if stats.num_rows == 0:
         return []

@@ -82,11 +82,15 @@ def test_three_reports_in_neighbouring_cells_count_as_one_cluster(store):
         [("i1", 0, 2, CELL), ("i2", 1, 2, ring[0]), ("i3", 2, 2, ring[1])], topic="incident")))
     stats = store.write(lambda cur: windows.window_stats(cur, "incident:*", T0, T0 + timedelta(
         minutes=30)))
-    obs = KINDS["count"](rule(kind="count", stat="count", metric="incident:*", ring_k=1,
-                              levels=(Level("alert", 2, 3, 3),)), stats, T0)
-    values = sorted(o.value for o in obs)
-    assert values == [0.0, 0.0, 3.0], "one cluster of three, not one per reporting cell"
-    assert all(o.key.endswith("|incident:street_vending") for o in obs)
+    count_rule = rule(kind="count", stat="count", metric="incident:*", ring_k=1,
+                      levels=(Level("alert", 2, 3, 3),))
+    [obs] = KINDS["count"](count_rule, stats, T0)
+    assert obs.value == 3.0, "one cluster of three, not one per reporting cell"
+    assert obs.key.endswith("|incident:street_vending")
+    # A cell with a live alert that is no longer the centre reports 0, so its alert resolves.
+    other = f"{ring[1] if obs.cell != ring[1] else ring[0]}|incident:street_vending"
+    found = {o.key: o.value for o in KINDS["count"](count_rule, stats, T0, {other})}
+    assert found == {obs.key: 3.0, other: 0.0}
 
 
 def test_rate_is_last_minus_first_bucket_mean(store):
