@@ -32,6 +32,15 @@ def disk(cell: int, k: int) -> tuple[int, ...]:
     return tuple(h3i.grid_disk(cell, k))
 
 
+# A res-10 H3 cell leaves its res-11..15 digits at 7: its 15 low bits are all set.
+_UNUSED_DIGITS = np.uint64(0x7FFF)
+
+
+def _pack(cells: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Return one uint64 per (res-10 cell, category code < 32768) pair, for a flat index."""
+    return (cells & ~_UNUSED_DIGITS) | codes.astype(np.uint64)
+
+
 def _ring_sums(cells: np.ndarray, codes: np.ndarray, n: np.ndarray,
                k: int) -> tuple[np.ndarray, np.ndarray]:
     """Return each row's reports within k rings, and whether it is its cluster's centre.
@@ -45,8 +54,8 @@ def _ring_sums(cells: np.ndarray, codes: np.ndarray, n: np.ndarray,
     owner = np.repeat(np.arange(len(cells)), sizes)
     neighbours = np.fromiter(itertools.chain.from_iterable(disks), dtype=np.uint64,
                              count=int(sizes.sum()))
-    rows = pd.MultiIndex.from_arrays([cells, codes])
-    pos = rows.get_indexer(pd.MultiIndex.from_arrays([neighbours, codes[owner]]))
+    rows = pd.Index(_pack(cells, codes))
+    pos = rows.get_indexer(_pack(neighbours, codes[owner]))
     owner, pos = owner[pos >= 0], pos[pos >= 0]  # -1: a neighbour without such reports
     ring = np.bincount(owner, weights=n[pos], minlength=len(cells))
     # A centre is beaten by a neighbour with a higher count, or an equal one and a lower id.
