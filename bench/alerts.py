@@ -82,7 +82,8 @@ def drain(bootstrap: str, prefix: str, db: Path, rules: Path | None) -> tuple[fl
     cmd = [sys.executable, "-m", "onegrid.cli", "-v", "run", "--bootstrap", bootstrap,
            "--prefix", prefix, "--db", str(db), "--group", f"g-{uuid.uuid4().hex[:6]}",
            "--until-idle", "3"]
-    cmd += ["--rules", str(rules)] if rules else ["--no-rules"]
+    # --no-cases: this measures what rules cost; cases are priced on their own.
+    cmd += ["--no-cases", *(["--rules", str(rules)] if rules else ["--no-rules"])]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise SystemExit(f"engine failed ({proc.returncode}):\n{proc.stderr[-3000:]}")

@@ -127,6 +127,21 @@ def _rules(args, city):
         raise UserError(str(exc)) from None
 
 
+def _cases(args, city):
+    """Return the city's case directory (None with --no-cases); bad file: UserError."""
+    from onegrid.alerts.actors import StaffError
+    from onegrid.alerts.directory import load_directory
+    from onegrid.alerts.plans import PlanError
+    from onegrid.geo.registry import RegistryError
+
+    if getattr(args, "no_cases", False):
+        return None
+    try:
+        return load_directory(city.registry, city.regions)
+    except (StaffError, PlanError, RegistryError, OSError) as exc:
+        raise UserError(str(exc)) from None
+
+
 def cmd_rules_check(args) -> int:
     """Validate a rule file; print every problem with file and line."""
     from onegrid.alerts.rules import check_rules
@@ -198,8 +213,9 @@ def cmd_run(args) -> int:
                           session_timeout_ms=args.session_timeout_ms,
                           until_idle_s=args.until_idle, client_config=_kafka_options(args))
     rules = _rules(args, city)
+    cases = _cases(args, city)
     with Store(args.db, threads=args.db_threads) as store:
-        runner = EngineRunner(config, city, store, rules=rules)
+        runner = EngineRunner(config, city, store, rules=rules, cases=cases)
         _stop_on_signals(runner.stop)
         stats = runner.run()
     drain = (f" in {stats.drain_s:.2f} s from first record to last commit "
@@ -332,7 +348,7 @@ def cmd_up(args) -> int:
                      rate=args.rate, seed=args.seed, simulate=not args.no_simulator,
                      tile_url=args.tile_url, session_timeout_ms=args.session_timeout_ms,
                      client_config=_kafka_options(args))
-    return run_up(opts, city, _rules(args, city))
+    return run_up(opts, city, _rules(args, city), _cases(args, city))
 
 
 # -- parser --------------------------------------------------------------------
@@ -365,7 +381,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--partitions", type=int, default=3, help="partitions per topic (default 3)")
     p.set_defaults(func=cmd_broker)
 
-    p = sub.add_parser("run", help="the engine node: consume, validate, store")
+    p = sub.add_parser("run", help="the engine node: consume, validate, store, rules, cases")
     _add_kafka(p, required=True), _add_db(p), _add_city(p)
     p.add_argument("--group", default="onegrid-engine", help="consumer group id")
     p.add_argument("--until-idle", type=float, default=None, metavar="SECONDS",
@@ -375,7 +391,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rules", default=_env("ONEGRID_RULES"),
                    help="rule file (default $ONEGRID_RULES or the bundled data/rules.toml); "
                         "reloaded when it changes")
-    p.add_argument("--no-rules", action="store_true", help="ingest only, decide no alerts")
+    p.add_argument("--no-rules", action="store_true", help="decide no alerts")
+    p.add_argument("--no-cases", action="store_true",
+                   help="apply no case commands and open no cases (ingest benchmarks)")
     p.add_argument("--silences", default=_env("ONEGRID_SILENCES"),
                    help="silence file (TOML; see docs/rules.md); reloaded when it changes")
     p.add_argument("--db-threads", type=int, default=int(_env("ONEGRID_DB_THREADS", "0")) or None,
@@ -450,6 +468,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--grid-area-m2", type=float, default=360_000.0,
                    help="grid size when the file has communities only (default 360000)")
     p.set_defaults(func=cmd_city_import)
+
+    from onegrid.cli_cases import add_case_commands
+    add_case_commands(sub, _add_db, _add_city)
     return parser
 
 
@@ -483,4 +504,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run the imported module's main, so `python -m onegrid.cli` and the helper
+    # modules that raise onegrid.cli.UserError share one class.
+    from onegrid.cli import main as _main
+    sys.exit(_main())

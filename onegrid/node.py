@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from onegrid.alerts.casework import Directory
 from onegrid.dashboard import create_app, serve, start_server
 from onegrid.geo.store import Store
 from onegrid.streams.broker import running_broker
@@ -83,10 +84,12 @@ def _until(messages, stop: threading.Event):
         yield m
 
 
-def run_up(opts: UpOptions, city: City, rules: Callable[[], Rules] | None = None) -> int:
+def run_up(opts: UpOptions, city: City, rules: Callable[[], Rules] | None = None,
+           cases: Directory | None = None) -> int:
     """Run broker, engine, simulator and dashboard until interrupted; return 0.
 
     `rules` gives the rules in force (see `rule_source.watch_rules`); None: no alerts.
+    `cases` is the city's case directory; None: no cases.
     """
     stop = threading.Event()
     with running_broker(opts.bootstrap, opts.prefix, opts.partitions,
@@ -97,7 +100,7 @@ def run_up(opts: UpOptions, city: City, rules: Callable[[], Rules] | None = None
                               session_timeout_ms=opts.session_timeout_ms,
                               status_interval_s=5.0,
                               client_config=dict(opts.client_config or {}))
-        engine = EngineRunner(config, city, store, out=None, rules=rules)
+        engine = EngineRunner(config, city, store, out=None, rules=rules, cases=cases)
         engine_thread = threading.Thread(target=engine.run, name="onegrid-engine", daemon=True)
         engine_thread.start()
         simulator = threading.Thread(target=_simulate_forever,

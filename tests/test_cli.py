@@ -50,11 +50,12 @@ def test_city_import_of_a_bad_file_fails_without_a_traceback(tmp_path):
     assert str(bad) in done.stderr
 
 
-def test_schemas_command_writes_the_three_schemas(tmp_path):
+def test_schemas_command_writes_the_input_and_command_schemas(tmp_path):
     done = onegrid("schemas", "--out", str(tmp_path))
     assert done.returncode == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "environment.schema.json", "incident.schema.json", "sensor.schema.json"]
+        "commands.schema.json", "environment.schema.json", "incident.schema.json",
+        "sensor.schema.json"]
 
 
 def test_rules_check_accepts_the_demo_rules():

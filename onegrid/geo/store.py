@@ -19,6 +19,8 @@ from typing import Any, Final, TypeVar
 import duckdb
 import pyarrow as pa
 
+from onegrid.geo.case_store import CASE_DDL
+
 T = TypeVar("T")
 
 SCHEMA_VERSION: Final = 1
@@ -121,6 +123,7 @@ class Store:
         self._write_lock = threading.Lock()
         if not read_only:
             self._conn.execute(_DDL)
+            self._conn.execute(CASE_DDL)
             self._conn.execute(
                 "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
 

@@ -25,12 +25,23 @@ import pyarrow as pa
 from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
 
+from onegrid.alerts.casework import Directory
+from onegrid.alerts.directory import with_rules
 from onegrid.alerts.evaluation import RuleState, live_alerts
 from onegrid.geo import store as gstore
 from onegrid.geo.store import Store
-from onegrid.streams.contract import INPUT_TOPICS, TOPIC_PREFIX_DEFAULT, topic_name
-from onegrid.streams.engine import City, Outcome, Rules, decide_alerts, process, store_outcome
-from onegrid.streams.validate import RawMessage
+from onegrid.streams.casefeed import decide_and_store_cases
+from onegrid.streams.contract import COMMANDS, INPUT_TOPICS, TOPIC_PREFIX_DEFAULT, topic_name
+from onegrid.streams.engine import (
+    City,
+    Outcome,
+    Rules,
+    decide_alerts,
+    place_on_grid,
+    process,
+    store_outcome,
+)
+from onegrid.streams.validate import EVENT_SCHEMA, RawMessage
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +83,7 @@ class Stats:
     started: float = field(default_factory=time.monotonic)
     lag: int | None = None  # None: unknown (the embedded broker misreports end offsets)
     alert_changes: int = 0
+    case_changes: int = 0  # case log entries and command answers published
     poll_s: float = 0.0  # time spent in poll, process and write: where the loop waits
     process_s: float = 0.0
     write_s: float = 0.0
@@ -95,6 +107,7 @@ MERGE_LIMIT = 250_000  # messages per transaction when batches are merged
 ROW_GROUP_ROWS = 122_880
 CATCH_UP_WAIT_S = 1.0  # the longest the writer waits to gather a row group
 STALL_WARN_S = 30.0  # records waiting but none received this long: warn
+CASE_TICK_S = 1.0  # with no input this long, a write still runs the case clocks
 # A partition silent this long, once the consumer is no longer catching up, is
 # idle: the event clock stops waiting for it (Flink's idle-source timeout).
 IDLE_PARTITION_S = 10.0
@@ -106,7 +119,8 @@ def _merge(items: list[tuple]) -> tuple:
         return items[0]
     messages = [m for item in items for m in item[0]]
     outcome = Outcome(pa.concat_tables([item[1].events for item in items]),
-                      [r for item in items for r in item[1].rejections])
+                      [r for item in items for r in item[1].rejections],
+                      [c for item in items for c in item[1].commands])
     offsets: dict = {}
     for item in items:
         offsets.update(item[2])  # later batches of a partition carry the later offset
@@ -141,11 +155,15 @@ class EngineRunner:
 
     def __init__(self, config: EngineConfig, city: City, store: Store,
                  clock: Callable[[], datetime] = utc_now, out=sys.stderr,
-                 rules: Callable[[], Rules | None] | None = None):
+                 rules: Callable[[], Rules | None] | None = None,
+                 cases: Directory | None = None):
         """`rules` returns the rules in force before each write (a reloading
-        watcher in production); None runs ingest only."""
+        watcher in production); None runs ingest only. `cases` is the city's case
+        directory: with it the engine applies commands and runs cases."""
         self.config, self.city, self.store, self.clock, self.out = config, city, store, clock, out
         self.rules = rules
+        self.cases = cases
+        self._case_rules: tuple = ()  # the rules whose case policies `cases` holds
         self.rule_state = RuleState()
         self.stats = Stats()
         self.stop_event = threading.Event()
@@ -156,6 +174,7 @@ class EngineRunner:
         self.partition_data_at: dict[tuple[str, int], float] = {}  # last data, monotonic
         self.backlog_at = 0.0  # last poll that came back (nearly) full: still catching up
         self.stall_warned = False
+        self.last_tick_at = 0.0  # monotonic time of the last empty batch (case clocks)
         self.error: BaseException | None = None
         self.consumer: KafkaConsumer | None = None
         self.producer: KafkaProducer | None = None
@@ -180,7 +199,7 @@ class EngineRunner:
             fetch_max_wait_ms=100,
             max_partition_fetch_bytes=8 * 1024 * 1024, **cfg.client_config,
         )
-        self.consumer.subscribe([topic_name(s, cfg.prefix) for s in INPUT_TOPICS],
+        self.consumer.subscribe([topic_name(s, cfg.prefix) for s in (*INPUT_TOPICS, COMMANDS)],
                                 listener=_SeekToStored(self))
         writer = threading.Thread(target=self._write_loop, name="onegrid-writer", daemon=True)
         writer.start()
@@ -220,6 +239,9 @@ class EngineRunner:
                 if self.stats.first_record_at is None:
                     self.stats.first_record_at = now
                 self._enqueue(records)
+            elif self.cases is not None and self.pending.empty() \
+                    and now - max(last_data, self.last_tick_at) >= CASE_TICK_S:
+                self._enqueue_tick(now)
             self._commit_to_kafka()
             if now >= next_status:
                 self._update_lag()
@@ -267,6 +289,12 @@ class EngineRunner:
         self.stats.process_s += time.monotonic() - t0
         self.pending.put((messages, outcome, offsets, self._expected_partitions(now)))
 
+    def _enqueue_tick(self, now: float) -> None:
+        """Queue an empty batch, so case time limits run on while no input arrives."""
+        self.last_tick_at = now
+        empty = Outcome(place_on_grid(EVENT_SCHEMA.empty_table(), self.city.regions))
+        self.pending.put(([], empty, {}, self._expected_partitions(now)))
+
     def _expected_partitions(self, now: float) -> set[tuple[str, int]]:
         """Return the assigned input partitions the event clock must wait for.
 
@@ -278,6 +306,8 @@ class EngineRunner:
         expected = set()
         for tp in self.consumer.assignment():
             key = (tp.topic.removeprefix(self.config.prefix), tp.partition)
+            if key[0] not in INPUT_TOPICS:  # commands carry no event time
+                continue
             spoke = self.partition_data_at.get(key, self.assigned_at or now)
             if not (caught_up and now - spoke >= IDLE_PARTITION_S):
                 expected.add(key)
@@ -328,27 +358,41 @@ class EngineRunner:
 
         def transaction(cur):
             stored = store_outcome(cur, outcome, messages, prefix)
-            if rules is None:
-                return stored, self.rule_state, 0
-            t1 = time.monotonic()
-            decided = decide_alerts(cur, rules, self.rule_state, prefix,
-                                    self.city.regions, expected)
-            self.stats.decide_s += time.monotonic() - t1
-            return stored, *decided
+            state, changes = self.rule_state, []
+            if rules is not None:
+                t1 = time.monotonic()
+                state, changes = decide_alerts(cur, rules, self.rule_state, prefix,
+                                               self.city.regions, expected)
+                self.stats.decide_s += time.monotonic() - t1
+            case_changes = 0
+            if self.cases is not None:
+                directory = self._case_directory(rules)
+                case_changes = decide_and_store_cases(
+                    cur, directory, outcome.commands, stored.table, changes, self.clock(),
+                    prefix)
+            return stored, state, len(changes), case_changes
 
         t0 = time.monotonic()
-        stored, self.rule_state, changes = self.store.write(transaction, offsets)
+        stored, self.rule_state, changes, case_changes = self.store.write(transaction, offsets)
         took = time.monotonic() - t0
         self.stats.write_s += took
         log.debug("wrote %d messages in %.0f ms", len(messages), took * 1000)
         self.stats.alert_changes += changes
-        if stored.dead_letters or changes:
+        self.stats.case_changes += case_changes
+        if stored.dead_letters or changes or case_changes:
             self._publish_outbox()
         self.stats.stored += stored.events
         self.stats.rejected += stored.dead_letters
         self.stats.batches += 1
         self.stats.last_write_at = time.monotonic()
         self.to_commit.put(offsets)
+
+    def _case_directory(self, rules: Rules | None) -> Directory:
+        """Return the case directory with the case policies of the rules in force."""
+        if rules is not None and rules.rules is not self._case_rules:
+            self._case_rules = rules.rules
+            self.cases = with_rules(self.cases, rules.rules)
+        return self.cases
 
     def _publish_outbox(self) -> None:
         """Send what the outbox holds, then drop it; a crash in between re-sends."""

@@ -154,6 +154,48 @@ class IncidentEvent(_Input, kw_only=True):
     reporter: Reporter | None = None
 
 
+COMMAND_ACTIONS: Final = (
+    "open", "approve", "dismiss", "dispatch", "accept", "start", "resolve", "verify", "close",
+    "return", "reopen", "escalate", "merge", "split", "comment", "override", "press",
+    "feedback", "step", "notify", "arbitrate",
+)
+CaseId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+
+
+class CommandMessage(msgspec.Struct, forbid_unknown_fields=False, kw_only=True):
+    """A user's action on a case, on `onegrid.commands` (the dashboard sends these).
+
+    Whether the action is allowed (state, rights, remit) is the engine's to
+    decide; this shape only says what a well-formed command carries. A command
+    that breaks it is a dead letter; a well-formed one that is refused is
+    answered on `onegrid.cases` with a reason.
+    """
+
+    command_id: EventId
+    case_id: CaseId | None = None  # None only for `open`
+    action: Literal[COMMAND_ACTIONS]  # type: ignore[valid-type]
+    actor: SourceId
+    at: Timestamp
+    department: SourceId | None = None
+    reason: ShortText | None = None
+    reason_code: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    note: ShortText | None = None
+    expected_seq: Annotated[int, msgspec.Meta(ge=0)] | None = None
+    override: bool = False
+    other_case_ids: list[CaseId] = []
+    source_ids: list[EventId] = []
+    satisfaction: Literal["satisfied", "dissatisfied"] | None = None
+    step_id: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    photo_url: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
+    # `open` by hand: what and where.
+    category: Annotated[str, msgspec.Meta(min_length=1, max_length=32)] | None = None
+    lat: Latitude | None = None
+    lng: Longitude | None = None
+    grid_id: SourceId | None = None
+    title: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+    severity: Annotated[int, msgspec.Meta(ge=1, le=4)] | None = None
+
+
 EVENT_TYPES: Final[dict[str, type[_Input]]] = {
     # topic suffix -> the Struct its messages decode into
     SENSOR: SensorEvent,
@@ -163,5 +205,6 @@ EVENT_TYPES: Final[dict[str, type[_Input]]] = {
 
 
 def json_schemas() -> dict[str, dict]:
-    """Return the JSON Schema of each input topic, keyed by topic suffix."""
-    return {suffix: msgspec.json.schema(cls) for suffix, cls in EVENT_TYPES.items()}
+    """Return the JSON Schema of each input topic (and of commands), keyed by topic suffix."""
+    shapes = {**EVENT_TYPES, COMMANDS: CommandMessage}
+    return {suffix: msgspec.json.schema(cls) for suffix, cls in shapes.items()}

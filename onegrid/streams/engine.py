@@ -26,7 +26,7 @@ from onegrid.geo import windows
 from onegrid.geo.cells import cells_to_parents, latlng_to_cells
 from onegrid.geo.regions import Regions, cell_table_arrow, cells_to_regions
 from onegrid.geo.registry import Registry
-from onegrid.streams.contract import ALERTS, DLQ, topic_name
+from onegrid.streams.contract import ALERTS, DLQ, CommandMessage, topic_name
 from onegrid.streams.validate import RawMessage, Rejection, drop_duplicates, validate
 
 REGION_COLUMNS = ("grid_id", "community_id", "street_id", "district_id")
@@ -48,18 +48,22 @@ class City:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What one batch decided: events to store and messages to reject."""
+    """What one batch decided: events to store, messages to reject, and the
+    well-formed case commands to apply (with the message each came in)."""
 
     events: pa.Table
     rejections: list[Rejection] = field(default_factory=list)
+    commands: list[tuple[RawMessage, CommandMessage]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class Stored:
-    """What a batch's write did: rows stored and dead letters written (with repeats)."""
+    """What a batch's write did: rows stored and dead letters written (with repeats),
+    and the stored rows themselves (cases take in the incident reports among them)."""
 
     events: int
     dead_letters: int
+    table: pa.Table | None = None
 
 
 def place_on_grid(events: pa.Table, regions: Regions) -> pa.Table:
@@ -80,7 +84,8 @@ def place_on_grid(events: pa.Table, regions: Regions) -> pa.Table:
 def process(messages: Sequence[RawMessage], city: City, now: datetime) -> Outcome:
     """Return the batch's events placed on the grid, and its rejections."""
     checked = validate(messages, city.registry, now)
-    return Outcome(place_on_grid(checked.events, city.regions), checked.rejections)
+    return Outcome(place_on_grid(checked.events, city.regions), checked.rejections,
+                   checked.commands)
 
 
 def rejections_to_table(rejections: Sequence[Rejection]) -> pa.Table:
@@ -137,7 +142,7 @@ def store_outcome(cur: duckdb.DuckDBPyConnection, outcome: Outcome,
     gstore.insert_events(cur, events)
     gstore.insert_dead_letters(cur, letters)
     gstore.enqueue(cur, dead_letters_to_outbox(letters, prefix))
-    return Stored(events.num_rows, letters.num_rows)
+    return Stored(events.num_rows, letters.num_rows, events)
 
 
 @dataclass(frozen=True)
@@ -151,20 +156,20 @@ class Rules:
 def decide_alerts(cur: duckdb.DuckDBPyConnection, rules: Rules, state: RuleState,
                   prefix: str, regions: Regions | None = None,
                   expected: set[tuple[str, int]] | None = None,
-                  at: datetime | None = None) -> tuple[RuleState, int]:
+                  at: datetime | None = None) -> tuple[RuleState, list[Transition]]:
     """Evaluate the rules at the event clock, inside the batch's transaction.
 
     Writes each change to `alerts` and `alert_transitions` and queues it for
     `onegrid.alerts`, so alerts are exactly-once with the batch that caused
     them, and records the clock it decided at. Returns the new state (the
-    caller keeps it only if the transaction commits) and the number of changes.
+    caller keeps it only if the transaction commits) and the changes, as recorded.
     Does nothing until the clock moves. `expected` are the input partitions
     the clock must wait for; `at` forces the clock (the back-test replays the
     recorded one).
     """
     at = at or gstore.event_clock(cur, expected)
     if at is None or (state.clock is not None and at <= state.clock) or not rules.rules:
-        return state, 0
+        return state, []
     gstore.record_clock(cur, at)
     if regions is not None:  # region-scoped rules join cells to their regions
         windows.register_region_cells(cur, cell_table_arrow(regions))
@@ -181,7 +186,7 @@ def decide_alerts(cur: duckdb.DuckDBPyConnection, rules: Rules, state: RuleState
         gstore.insert_alert_transitions(cur, evaluation.transition_rows(changes))
         gstore.enqueue(cur, _alert_messages(changes, by_id, prefix))
         new_state = _with_final_alerts(new_state, changes)
-    return new_state, len(changes)
+    return new_state, changes
 
 
 def _with_evidence(cur: duckdb.DuckDBPyConnection, changes: list[Transition],

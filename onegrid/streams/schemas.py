@@ -1,4 +1,4 @@
-"""JSON Schemas of the input topics, generated from the contract's Structs.
+"""JSON Schemas of the input and command topics, generated from the contract's Structs.
 
 The committed files under `data/schemas/` are for other systems that validate
 before they produce; OneGrid itself enforces the same shapes with msgspec. A
@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Final
 
-from onegrid.streams.contract import json_schemas
+from onegrid.streams.contract import COMMANDS, json_schemas
 
 SCHEMA_DIR: Final = Path(__file__).resolve().parent.parent / "data" / "schemas"
 
@@ -22,13 +22,15 @@ def schema_text(schema: dict) -> str:
 
 
 def write_schemas(folder: Path | None = None) -> list[Path]:
-    """Write one `<topic>.schema.json` per input topic into `folder`; return the paths."""
+    """Write one `<topic>.schema.json` per input topic and for commands into `folder`;
+    return the paths."""
     folder = folder or SCHEMA_DIR
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for suffix, schema in json_schemas().items():
+        what = "case command" if suffix == COMMANDS else f"{suffix} event"
         schema = {"$schema": "https://json-schema.org/draft/2020-12/schema",
-                  "title": f"OneGrid v1 {suffix} event", **schema}
+                  "title": f"OneGrid v1 {what}", **schema}
         path = folder / f"{suffix}.schema.json"
         path.write_text(schema_text(schema), encoding="utf-8")
         paths.append(path)

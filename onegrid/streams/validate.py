@@ -25,12 +25,14 @@ import pyarrow.compute as pc
 
 from onegrid.geo.registry import Registry
 from onegrid.streams.contract import (
+    COMMANDS,
     ENVIRONMENT,
     FUTURE_TOLERANCE_S,
     INCIDENT,
     MAX_MESSAGE_BYTES,
     POLLUTANTS,
     SENSOR,
+    CommandMessage,
     EnvironmentEvent,
     ErrorCode,
     IncidentEvent,
@@ -64,10 +66,12 @@ class Rejection:
 
 @dataclass(frozen=True)
 class Validated:
-    """The outcome of validating a batch: valid events as columns, and rejections."""
+    """The outcome of validating a batch: valid events as columns, well-formed case
+    commands (in arrival order, with the message each came in), and rejections."""
 
     events: pa.Table
     rejections: list[Rejection] = field(default_factory=list)
+    commands: list[tuple[RawMessage, CommandMessage]] = field(default_factory=list)
 
 
 EVENT_SCHEMA: Final = pa.schema([
@@ -87,6 +91,7 @@ _DECODERS: Final = {
     SENSOR: msgspec.json.Decoder(SensorEvent),
     ENVIRONMENT: msgspec.json.Decoder(EnvironmentEvent),
     INCIDENT: msgspec.json.Decoder(IncidentEvent),
+    COMMANDS: msgspec.json.Decoder(CommandMessage),
 }
 
 _AT = re.compile(r" - at `\$\.?([^`]*)`$")
@@ -133,7 +138,7 @@ def _validation_error(exc: msgspec.ValidationError) -> tuple[ErrorCode, str]:
 
 def _decode(messages: Sequence[RawMessage]) -> tuple[dict[str, list], list[Rejection]]:
     """Decode each message with its topic's Struct; return decoded per topic and rejections."""
-    decoded: dict[str, list] = {SENSOR: [], ENVIRONMENT: [], INCIDENT: []}
+    decoded: dict[str, list] = {SENSOR: [], ENVIRONMENT: [], INCIDENT: [], COMMANDS: []}
     rejections: list[Rejection] = []
     for msg in messages:
         value = msg.value or b""
@@ -342,12 +347,13 @@ def drop_duplicates(table: pa.Table, messages: Sequence[RawMessage],
 
 
 def validate(messages: Sequence[RawMessage], registry: Registry, now: datetime) -> Validated:
-    """Return the batch's valid events (EVENT_SCHEMA) and its rejections.
+    """Return the batch's valid events (EVENT_SCHEMA), its case commands and its rejections.
 
     `now` is the engine's clock (aware datetime); events more than 5 minutes
     ahead of it are rejected. Duplicate ids within the batch keep the first.
     """
     decoded, rejections = _decode(messages)
+    commands = decoded.pop(COMMANDS)
     tables = []
     for suffix, pairs in decoded.items():
         if not pairs:
@@ -358,4 +364,4 @@ def validate(messages: Sequence[RawMessage], registry: Registry, now: datetime) 
         rejections.extend(ck.rejections)
     events = pa.concat_tables(tables) if tables else EVENT_SCHEMA.empty_table()
     events, dups = drop_duplicates(events, messages)
-    return Validated(events, rejections + dups)
+    return Validated(events, rejections + dups, commands)

@@ -25,10 +25,13 @@ def test_committed_schemas_are_what_the_contract_generates(tmp_path):
                      "pm25": 3}, {"id": "a", "ts": 1, "station_id": "x", "pm25": -3}),
     ("incident", {"id": "a", "ts": 1, "lat": 31, "lng": 121, "category": "c",
                   "source": "app"}, {"id": "a", "ts": 1, "category": "c", "source": "fax"}),
+    ("commands", {"command_id": "c", "case_id": "K-1", "action": "accept", "actor": "u",
+                  "at": 1}, {"command_id": "c", "case_id": "K-1", "action": "fly", "actor": "u",
+                             "at": 1}),
 ])
 def test_schemas_accept_and_refuse_what_the_engine_does(suffix, good, bad):
     schema = json.loads((SCHEMA_DIR / f"{suffix}.schema.json").read_text(encoding="utf-8"))
     jsonschema.validate(good, schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(bad, schema)
-    assert suffix in EVENT_TYPES
+    assert suffix in EVENT_TYPES or suffix == "commands"
