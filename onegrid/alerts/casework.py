@@ -118,6 +118,8 @@ def decide_cases(cur: duckdb.DuckDBPyConnection, *, commands: Sequence[Command],
         (ignored if c.command_id in seen else fresh).append(c)
         seen.add(c.command_id)
     work = _Work(cur, directory)
+    # One read for every case the commands name, not two queries per command.
+    work.load(i for c in fresh for i in (c.case_id or "", *c.other_case_ids))
     for c in fresh:
         work.command(c)
     work.take_in(list(incidents), alert_changes, now)
@@ -162,6 +164,7 @@ class _Work:
         self.new_links: list[SourceLink] = []
         self.steps: list[StepMark] = []
         self.records: list[CommandRecord] = []
+        self._by_case: dict[str, tuple[SourceLink, ...]] | None = None  # sources_of's cache
 
     def load(self, case_ids: Iterable[str]) -> None:
         """Read cases (and their links) not read yet."""
@@ -171,12 +174,17 @@ class _Work:
             self.cases.setdefault(row["case_id"], row_to_case(row))
         for row in store.read_sources(self.cur, ids):
             self.links.setdefault((row["kind"], row["source_id"]), SourceLink(**row))
+        self._by_case = None
 
     def sources_of(self) -> dict[str, tuple[SourceLink, ...]]:
-        out: dict[str, list[SourceLink]] = {}
-        for link in self.links.values():
-            out.setdefault(link.case_id, []).append(link)
-        return {k: tuple(v) for k, v in out.items()}
+        """Return case id -> its links (kept until links change: a batch may hold
+        thousands of commands)."""
+        if self._by_case is None:
+            out: dict[str, list[SourceLink]] = {}
+            for link in self.links.values():
+                out.setdefault(link.case_id, []).append(link)
+            self._by_case = {k: tuple(v) for k, v in out.items()}
+        return self._by_case
 
     def command(self, c: Command) -> None:
         self.load([c.case_id or "", *c.other_case_ids])
@@ -204,6 +212,8 @@ class _Work:
         self.entries += result.entries
         for link in result.sources:
             self.links[(link.kind, link.source_id)] = link
+        if result.sources:
+            self._by_case = None
         self.new_links += result.sources
         self.steps += result.steps
 

@@ -140,7 +140,7 @@ def write_case_decisions(cur: duckdb.DuckDBPyConnection,
 def read_cases(cur: duckdb.DuckDBPyConnection, case_ids: Iterable[str]) -> list[dict[str, Any]]:
     """Return the `cases` rows of these ids (missing ids are left out)."""
     ids = sorted(set(case_ids))
-    return _select(cur, "cases", "list_contains(?::VARCHAR[], case_id)", [ids]) if ids else []
+    return _select(cur, "cases", "case_id IN (SELECT unnest(?::VARCHAR[]))", [ids]) if ids else []
 
 
 def read_sources(cur: duckdb.DuckDBPyConnection,
@@ -149,7 +149,7 @@ def read_sources(cur: duckdb.DuckDBPyConnection,
     ids = sorted(set(case_ids))
     if not ids:
         return []
-    return _select(cur, "case_sources", "list_contains(?::VARCHAR[], case_id)", [ids])
+    return _select(cur, "case_sources", "case_id IN (SELECT unnest(?::VARCHAR[]))", [ids])
 
 
 def sources_by_id(cur: duckdb.DuckDBPyConnection, kind: str,
