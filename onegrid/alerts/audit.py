@@ -15,11 +15,11 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-from onegrid.alerts.cases import LogEntry
+from onegrid.alerts.cases import LogEntry, record_to_dict
 
 GENESIS: Final = "0" * 64  # prev_hash of the first row
 # Every stored column of case_log except `hash` itself, in hashing order.
@@ -46,7 +46,7 @@ def entry_hash(prev_hash: str, entry: LogEntry | Mapping[str, Any]) -> str:
     `at` as a datetime or as epoch microseconds). Its own `prev_hash` is
     replaced by the one given.
     """
-    row = asdict(entry) if isinstance(entry, LogEntry) else dict(entry)
+    row = record_to_dict(entry) if isinstance(entry, LogEntry) else dict(entry)
     row["prev_hash"] = prev_hash
     values = [_canonical(row.get(col)) for col in HASHED_COLUMNS]
     text = json.dumps(values, ensure_ascii=False, separators=(",", ":"))

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Final
@@ -342,9 +342,18 @@ def record(old: Case | None, new: Case, action: str, actor: str, at: datetime,
     return case, entry
 
 
+def record_to_dict(record: Any) -> dict[str, Any]:
+    """Return a flat record's fields as a dict, values as they are.
+
+    Not `dataclasses.asdict`: that deep-copies every value (datetimes too) and
+    was half the cost of taking in a busy batch of reports.
+    """
+    return {f.name: getattr(record, f.name) for f in fields(record)}
+
+
 def case_to_row(case: Case) -> dict[str, Any]:
     """Return the `cases` row of a case (plain values; tuples as lists)."""
-    row = asdict(case)
+    row = record_to_dict(case)
     row["state"] = str(case.state)
     row["assisting"] = list(case.assisting)
     row["steps_done"] = list(case.steps_done)
@@ -364,7 +373,7 @@ def row_to_case(row: Mapping[str, Any]) -> Case:
 
 def entry_to_row(entry: LogEntry) -> dict[str, Any]:
     """Return the `case_log` row of an entry."""
-    return asdict(entry)
+    return record_to_dict(entry)
 
 
 def _jsonable(value: Any) -> Any:

@@ -18,7 +18,7 @@ into a `Command`.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -41,6 +41,7 @@ from onegrid.alerts.cases import (
     detail_json,
     entry_to_row,
     iso,
+    record_to_dict,
     row_to_case,
 )
 from onegrid.alerts.commands import apply_command
@@ -94,13 +95,11 @@ class CaseDecisions:
 
     def tables(self) -> dict[str, pa.Table]:
         """Return the rows to write, as Arrow tables by case table name."""
-        return {
-            "cases": store.rows_to_table("cases", map(case_to_row, self.cases)),
-            "case_log": store.rows_to_table("case_log", map(entry_to_row, self.entries)),
-            "case_sources": store.rows_to_table("case_sources", map(asdict, self.sources)),
-            "case_steps": store.rows_to_table("case_steps", map(asdict, self.steps)),
-            "case_commands": store.rows_to_table("case_commands", map(asdict, self.commands)),
-        }
+        rows = {"cases": map(case_to_row, self.cases), "case_log": map(entry_to_row, self.entries),
+                "case_sources": map(record_to_dict, self.sources),
+                "case_steps": map(record_to_dict, self.steps),
+                "case_commands": map(record_to_dict, self.commands)}
+        return {name: store.rows_to_table(name, r) for name, r in rows.items()}
 
     def messages(self) -> list[dict[str, Any]]:
         """Return the `onegrid.cases` messages: every entry in log order, then refusals."""
