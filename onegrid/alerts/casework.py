@@ -165,12 +165,18 @@ class _Work:
         self.records: list[CommandRecord] = []
         self._by_case: dict[str, tuple[SourceLink, ...]] | None = None  # sources_of's cache
 
-    def load(self, case_ids: Iterable[str]) -> None:
-        """Read cases (and their links) not read yet."""
+    def load(self, case_ids: Iterable[str], sources: bool = True) -> None:
+        """Read cases (and, with `sources`, their links) not read yet.
+
+        Intake reads cases without their links: it needs only the links near
+        its sources, and a case at a hot spot can have thousands.
+        """
         ids = {i for i in case_ids if i and i not in self.loaded}
-        self.loaded |= ids
-        for row in store.read_cases(self.cur, ids):
+        for row in store.read_cases(self.cur, ids - self.cases.keys()):
             self.cases.setdefault(row["case_id"], row_to_case(row))
+        if not sources:
+            return
+        self.loaded |= ids
         for row in store.read_sources(self.cur, ids):
             self.links.setdefault((row["kind"], row["source_id"]), SourceLink(**row))
         self._by_case = None
@@ -229,7 +235,7 @@ class _Work:
             rows += store.open_sources_near(
                 self.cur, intake.search_cells(sources, self.d.ring_k),
                 {s.category for s in sources}, since, [str(s) for s in FINAL])
-        self.load({r["case_id"] for r in rows})
+        self.load({r["case_id"] for r in rows}, sources=False)
         for row in rows:  # a link moved in this batch keeps its new case
             self.links.setdefault((row["kind"], row["source_id"]), SourceLink(**row))
         self.save(intake.take_in(sources, alert_changes, self.cases, self.links.values(),
@@ -238,7 +244,7 @@ class _Work:
     def tick(self, now: datetime) -> None:
         rows = store.cases_due(self.cur, now, [str(s) for s in CLOCKED],
                                len(sla.LADDER) - 1)
-        self.load(r["case_id"] for r in rows)
+        self.load((r["case_id"] for r in rows), sources=False)
         due = [c for c in self.cases.values() if c.state in CLOCKED]
         moved, entries = sla.tick_all(sorted(due, key=lambda c: c.case_id), now,
                                       self.d.registry, self.d.calendar, self.d.step_fraction)

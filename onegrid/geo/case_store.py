@@ -165,14 +165,20 @@ def sources_by_id(cur: duckdb.DuckDBPyConnection, kind: str,
 def open_sources_near(cur: duckdb.DuckDBPyConnection, cells: Iterable[int],
                       categories: Iterable[str], since: datetime,
                       final_states: Iterable[str]) -> list[dict[str, Any]]:
-    """Return the source rows at `cells`, of `categories`, at or after `since`, whose
-    case is not in `final_states` (the candidates a new report may join)."""
+    """Return the latest source row of each open case per cell and category, at `cells`,
+    of `categories`, at or after `since` (the candidates a new report may join: it
+    joins the case of the latest one near it).
+
+    Only the latest per (case, cell, category): at a hot spot one case gathers
+    thousands of reports, and reading them all made intake slower with every one.
+    """
     cells, cats = sorted(set(cells)), sorted(set(categories))
     if not cells or not cats:
         return []
-    where = ("list_contains(?::UBIGINT[], cell) AND list_contains(?::VARCHAR[], category) "
-             "AND \"at\" >= ? AND case_id IN (SELECT case_id FROM cases "
-             "WHERE NOT list_contains(?::VARCHAR[], state))")
+    where = ("cell IN (SELECT unnest(?::UBIGINT[])) AND category IN (SELECT "
+             "unnest(?::VARCHAR[])) AND \"at\" >= ? AND case_id IN (SELECT case_id FROM cases "
+             "WHERE NOT list_contains(?::VARCHAR[], state)) QUALIFY row_number() OVER "
+             "(PARTITION BY case_id, cell, category ORDER BY \"at\" DESC, source_id DESC) = 1")
     return _select(cur, "case_sources", where, [cells, cats, since, sorted(final_states)])
 
 
