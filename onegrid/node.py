@@ -124,5 +124,7 @@ def run_up(opts: UpOptions, city: City, rules: Callable[[], Rules] | None = None
         if simulator.is_alive():
             simulator.join(15)
         engine.stop()
-        engine_thread.join(30)
+        engine_thread.join(120)  # the write in hand finishes; queued batches are read again
+        if engine_thread.is_alive():
+            log.warning("the engine did not stop within 120 s; stopping the broker anyway")
     return 0

@@ -206,6 +206,8 @@ class EngineRunner:
         try:
             self._poll_loop()
         finally:
+            if self.stop_event.is_set():
+                self._drop_pending()
             self.pending.put(None)
             writer.join()
             self._commit_to_kafka()
@@ -222,6 +224,17 @@ class EngineRunner:
     def stop(self) -> None:
         """Ask the loop to finish the batch in hand and exit."""
         self.stop_event.set()
+
+    def _drop_pending(self) -> None:
+        """Forget polled batches not yet written: their offsets were not stored, so the
+        next start reads them again. A stop then waits for one transaction, not for
+        a queue of them (with cases on, a catching-up queue is minutes of work)."""
+        while True:
+            try:
+                self.pending.get_nowait()
+            except queue.Empty:
+                return
+            self.pending.task_done()
 
     def _poll_loop(self) -> None:
         last_data = time.monotonic()
@@ -287,7 +300,16 @@ class EngineRunner:
         t0 = time.monotonic()
         outcome = process(messages, self.city, self.clock())
         self.stats.process_s += time.monotonic() - t0
-        self.pending.put((messages, outcome, offsets, self._expected_partitions(now)))
+        self._put((messages, outcome, offsets, self._expected_partitions(now)))
+
+    def _put(self, item: tuple) -> None:
+        """Queue a batch for the writer; give up when asked to stop (it is read again)."""
+        while not self.stop_event.is_set():
+            try:
+                self.pending.put(item, timeout=0.5)
+                return
+            except queue.Full:
+                continue
 
     def _enqueue_tick(self, now: float) -> None:
         """Queue an empty batch, so case time limits run on while no input arrives."""
