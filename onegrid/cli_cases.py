@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import UTC, datetime
 
 import duckdb
 
@@ -54,13 +55,32 @@ def _hours(seconds: float | None) -> str:
     return "-" if seconds is None else f"{seconds / 3600:.1f} h"
 
 
+def _print_overdue(store, now: datetime) -> int:
+    """Print the supervision list (督办): overdue cases, most overdue first."""
+    from onegrid.alerts.supervision import overdue_list
+
+    listed = overdue_list(store.cursor(), now)
+    print(f"{'case':<28} {'state':<12} {'department':<12} {'grid':<14} {'level':>5} "
+          f"{'overdue':>9}")
+    for o in listed:
+        c = o.case
+        print(f"{c.case_id:<28} {c.state:<12} {c.department or '-':<12} {c.grid_id or '-':<14} "
+              f"{c.escalation_level:>5} {_hours(o.overdue_s):>9}")
+    print(f"{len(listed)} overdue at {now.isoformat()}", file=sys.stderr)
+    return 0
+
+
 def cmd_kpi(args) -> int:
-    """Print the case KPIs per department or region."""
+    """Print the case KPIs per department or region, or the supervision list."""
     from onegrid.alerts.kpi import kpis
     from onegrid.cli import _aware
 
     since = _aware(args.since, "--since") if args.since else None
     until = _aware(args.until, "--until") if args.until else None
+    if args.overdue:
+        with _open(args.db) as store:
+            return _print_overdue(store, _aware(args.at, "--at") if args.at
+                                  else datetime.now(UTC))
     with _open(args.db) as store:
         rows = kpis(store.cursor(), args.by, since=since, until=until)
     header = (f"{args.by:<14} {'cases':>6} {'closed':>6} {'on time':>8} {'accept':>8} "
@@ -117,6 +137,10 @@ def add_case_commands(sub: argparse._SubParsersAction, add_db, add_city) -> None
     p.add_argument("--by", choices=("department", "district", "street"), default="department")
     p.add_argument("--since", default=None, help="cases created from (ISO-8601 with offset)")
     p.add_argument("--until", default=None, help="cases created before (ISO-8601 with offset)")
+    p.add_argument("--overdue", action="store_true",
+                   help="print the supervision list (督办): cases past their time limit")
+    p.add_argument("--at", default=None,
+                   help="with --overdue: the time to judge at (default now; ISO-8601)")
     p.set_defaults(func=cmd_kpi)
 
     p = sub.add_parser("demo-day", help="a simulated day of traffic, alerts and cases, worked "
