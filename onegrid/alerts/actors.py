@@ -11,7 +11,6 @@ allows the action is `cases.TRANSITIONS`; remits are `routing`.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -19,7 +18,7 @@ from pathlib import Path
 from typing import Final
 
 from onegrid.alerts.cases import Action, Case
-from onegrid.geo.registry import DEMO_CITY_DIR, Category, Department
+from onegrid.geo.registry import DEMO_CITY_DIR, Category, Department, csv_rows
 
 CITY_WIDE: Final = "*"
 ENVIRONMENT_GROUP: Final = "environment"  # categories.csv `group` an env officer works on
@@ -173,16 +172,9 @@ def _worker_rows(path: Path) -> list[tuple[str, Actor]]:
 
 
 def _rows(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
-    """Return (line number, row) pairs of a CSV file, checking its header."""
-    if not path.is_file():
-        raise StaffError(f"{path}: file not found")
-    with path.open(encoding="utf-8", newline="") as f:
-        reader = csv.DictReader(f)
-        missing = [c for c in required if c not in (reader.fieldnames or [])]
-        if missing:
-            raise StaffError(f"{path}:1: missing column(s) {', '.join(missing)}")
-        return [(reader.line_num, {k: (v or "").strip() for k, v in row.items() if k})
-                for row in reader]
+    """Return (line number, row) pairs of a staff CSV, values stripped."""
+    return [(line, {k: (v or "").strip() for k, v in row.items() if k})
+            for line, row in csv_rows(path, required, StaffError)]
 
 
 def _by_grid(actors) -> dict[str, tuple[str, ...]]:

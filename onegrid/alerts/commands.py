@@ -93,6 +93,8 @@ def command_from_dict(fields: Mapping[str, Any]) -> Command:
         values["at"] = datetime.fromtimestamp(at / 1000, UTC)
     elif isinstance(at, str):
         values["at"] = datetime.fromisoformat(at.replace("Z", "+00:00")).astimezone(UTC)
+    else:  # already decoded (msgspec hands ISO-8601 over as an aware datetime)
+        values["at"] = at.astimezone(UTC)
     for key in ("other_case_ids", "source_ids"):
         values[key] = tuple(values.get(key, ()))
     values["action"] = Action(values["action"])

@@ -17,7 +17,6 @@ file, the district's `zhzx` department is used, then the city's.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +24,7 @@ from typing import Final
 
 from onegrid.alerts.actors import Staff
 from onegrid.geo.regions import Regions
-from onegrid.geo.registry import DEMO_CITY_DIR, Department, Registry, RegistryError
+from onegrid.geo.registry import DEMO_CITY_DIR, Department, Registry, RegistryError, csv_rows
 
 WILDCARD: Final = "*"
 COMMAND_CENTRE_KIND: Final = "zhzx"
@@ -131,17 +130,13 @@ def load_fallback_owners(folder: Path | None = None,
     if not path.is_file():
         return {}
     out: dict[str, str] = {}
-    with path.open(encoding="utf-8", newline="") as f:
-        reader = csv.DictReader(f)
-        if not {"region_id", "dept_id"} <= set(reader.fieldnames or ()):
-            raise RegistryError(f"{path}:1: missing column(s) region_id, dept_id")
-        for row in reader:
-            where, region, dept = f"{path}:{reader.line_num}", row["region_id"], row["dept_id"]
-            if departments is not None and dept not in departments:
-                raise RegistryError(f"{where}: unknown department {dept!r}")
-            if region in out:
-                raise RegistryError(f"{where}: region {region!r} has two fallback owners")
-            out[region] = dept
+    for line, row in csv_rows(path, ("region_id", "dept_id")):
+        where, region, dept = f"{path}:{line}", row["region_id"], row["dept_id"]
+        if departments is not None and dept not in departments:
+            raise RegistryError(f"{where}: unknown department {dept!r}")
+        if region in out:
+            raise RegistryError(f"{where}: region {region!r} has two fallback owners")
+        out[region] = dept
     return out
 
 

@@ -114,15 +114,20 @@ class Registry:
     remits: tuple[tuple[str, str, str], ...] = field(default=())
 
 
-def _rows(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
-    """Return (line number, row) pairs of a CSV file, checking its header."""
+def csv_rows(path: Path, required: tuple[str, ...], error: type[ValueError] = RegistryError
+             ) -> list[tuple[int, dict[str, str]]]:
+    """Return (line number, row) pairs of a CSV file, checking its header.
+
+    A missing file or column raises `error` (the caller's own kind of
+    ValueError) naming the file and line.
+    """
     if not path.is_file():
-        raise RegistryError(f"{path}: file not found")
+        raise error(f"{path}: file not found")
     with path.open(encoding="utf-8", newline="") as f:
         reader = csv.DictReader(f)
         missing = [c for c in required if c not in (reader.fieldnames or [])]
         if missing:
-            raise RegistryError(f"{path}:1: missing column(s) {', '.join(missing)}")
+            raise error(f"{path}:1: missing column(s) {', '.join(missing)}")
         return [(reader.line_num, row) for row in reader]
 
 
@@ -154,7 +159,8 @@ def _unique(path: Path, items: list[tuple[int, str]]) -> None:
 
 def _load_metrics(folder: Path) -> dict[str, Metric]:
     path = folder / "metrics.csv"
-    rows = _rows(path, ("metric", "unit", "name_zh", "name_en", "min_plausible", "max_plausible"))
+    rows = csv_rows(path, ("metric", "unit", "name_zh", "name_en", "min_plausible",
+                           "max_plausible"))
     _unique(path, [(n, r["metric"]) for n, r in rows])
     return {
         r["metric"]: Metric(
@@ -167,7 +173,7 @@ def _load_metrics(folder: Path) -> dict[str, Metric]:
 
 def _load_sensors(folder: Path, metrics: dict[str, Metric]) -> dict[str, Sensor]:
     path = folder / "sensors.csv"
-    rows = _rows(path, ("sensor_id", "metric", "lat", "lng", "dept_id"))
+    rows = csv_rows(path, ("sensor_id", "metric", "lat", "lng", "dept_id"))
     _unique(path, [(n, r["sensor_id"]) for n, r in rows])
     out = {}
     for n, r in rows:
@@ -180,7 +186,7 @@ def _load_sensors(folder: Path, metrics: dict[str, Metric]) -> dict[str, Sensor]
 
 def _load_stations(folder: Path) -> dict[str, Station]:
     path = folder / "stations.csv"
-    rows = _rows(path, ("station_id", "name_zh", "name_en", "lat", "lng", "level"))
+    rows = csv_rows(path, ("station_id", "name_zh", "name_en", "lat", "lng", "level"))
     _unique(path, [(n, r["station_id"]) for n, r in rows])
     return {
         r["station_id"]: Station(
@@ -192,7 +198,7 @@ def _load_stations(folder: Path) -> dict[str, Station]:
 
 def _load_departments(folder: Path) -> dict[str, Department]:
     path = folder / "departments.csv"
-    rows = _rows(path, ("dept_id", "kind", "name_zh", "name_en", "district_id"))
+    rows = csv_rows(path, ("dept_id", "kind", "name_zh", "name_en", "district_id"))
     _unique(path, [(n, r["dept_id"]) for n, r in rows])
     return {
         r["dept_id"]: Department(
@@ -208,7 +214,7 @@ def _load_categories(
     path = folder / "categories.csv"
     cols = ("code", "name_zh", "name_en", "lead_kind", "assist_kinds", "default_severity",
             "time_limit_class", "group")
-    rows = _rows(path, cols)
+    rows = csv_rows(path, cols)
     _unique(path, [(n, r["code"]) for n, r in rows])
     out = {}
     for n, r in rows:
@@ -230,14 +236,15 @@ def _load_categories(
 
 def _load_time_limits(folder: Path) -> dict[str, float]:
     path = folder / "time_limits.csv"
-    rows = _rows(path, ("class", "name_zh", "name_en", "hours"))
+    rows = csv_rows(path, ("class", "name_zh", "name_en", "hours"))
     _unique(path, [(n, r["class"]) for n, r in rows])
     return {r["class"]: _num(path, n, r, "hours") for n, r in rows}
 
 
 def _load_hotspots(folder: Path, categories: dict[str, Category]) -> dict[str, Hotspot]:
     path = folder / "hotspots.csv"
-    rows = _rows(path, ("hotspot_id", "name_zh", "name_en", "lat", "lng", "categories", "weight"))
+    rows = csv_rows(path, ("hotspot_id", "name_zh", "name_en", "lat", "lng", "categories",
+                           "weight"))
     _unique(path, [(n, r["hotspot_id"]) for n, r in rows])
     out = {}
     for n, r in rows:
@@ -255,7 +262,7 @@ def _load_hotspots(folder: Path, categories: dict[str, Category]) -> dict[str, H
 def _load_remits(folder: Path, departments: dict[str, Department],
                  categories: dict[str, Category]) -> tuple[tuple[str, str, str], ...]:
     path = folder / "remits.csv"
-    rows = _rows(path, ("dept_id", "category_code", "region_id"))
+    rows = csv_rows(path, ("dept_id", "category_code", "region_id"))
     out = []
     for n, r in rows:
         if r["dept_id"] not in departments:

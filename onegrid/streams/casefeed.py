@@ -19,36 +19,17 @@ import msgspec
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from onegrid.alerts.cases import Action, Command
 from onegrid.alerts.casework import CaseDecisions, Directory, decide_cases
-from onegrid.alerts.intake import Report
+from onegrid.alerts.commands import command_from_dict
+from onegrid.alerts.intake import Report, reports_from_rows
 from onegrid.alerts.model import Transition
 from onegrid.geo import case_store
 from onegrid.geo import store as gstore
 from onegrid.streams.contract import CASES, CommandMessage, topic_name
 from onegrid.streams.validate import RawMessage
 
-_REPORT_COLUMNS = ("id", "cell", "category", "severity", "source", "grid_id", "description",
-                   "address")
-
-
-def _aware(value: datetime | int) -> datetime:
-    """Return a contract timestamp (aware datetime or epoch ms) as an aware UTC datetime."""
-    if isinstance(value, int):
-        return datetime.fromtimestamp(value / 1000, UTC)
-    return value.astimezone(UTC)
-
-
-def message_to_command(msg: CommandMessage) -> Command:
-    """Return the engine's `Command` for a well-formed command message."""
-    return Command(
-        command_id=msg.command_id, case_id=msg.case_id, action=Action(msg.action),
-        actor=msg.actor, at=_aware(msg.at), department=msg.department, reason=msg.reason,
-        reason_code=msg.reason_code, note=msg.note, expected_seq=msg.expected_seq,
-        override=msg.override, other_case_ids=tuple(msg.other_case_ids),
-        source_ids=tuple(msg.source_ids), satisfaction=msg.satisfaction, step_id=msg.step_id,
-        photo_url=msg.photo_url, category=msg.category, lat=msg.lat, lng=msg.lng,
-        grid_id=msg.grid_id, title=msg.title, severity=msg.severity)
+_REPORT_COLUMNS = ("id", "topic", "cell", "category", "severity", "source", "grid_id",
+                   "description", "address")
 
 
 def events_to_reports(events: pa.Table) -> list[Report]:
@@ -61,10 +42,8 @@ def events_to_reports(events: pa.Table) -> list[Report]:
     # Epoch ms, not the timestamp itself: pyarrow hands tz-aware values over via pytz.
     ms = incidents.column("ts").cast(pa.int64()).to_pylist()
     rows = incidents.select(list(_REPORT_COLUMNS)).to_pylist()
-    return [Report(r["id"], datetime.fromtimestamp(t / 1000, UTC), r["cell"], r["category"],
-                   r["severity"], r["source"] or "", r["grid_id"], r["description"],
-                   r["address"])
-            for r, t in zip(rows, ms, strict=True)]
+    return reports_from_rows({**r, "ts": datetime.fromtimestamp(t / 1000, UTC)}
+                             for r, t in zip(rows, ms, strict=True))
 
 
 def decisions_to_outbox(decisions: CaseDecisions, prefix: str) -> pa.Table:
@@ -86,7 +65,7 @@ def decide_and_store_cases(cur: duckdb.DuckDBPyConnection, directory: Directory,
     """Decide the batch's cases inside the caller's transaction, write them and queue
     their messages; return the number of messages queued."""
     decisions = decide_cases(
-        cur, commands=[message_to_command(m) for _raw, m in commands],
+        cur, commands=[command_from_dict(msgspec.structs.asdict(m)) for _raw, m in commands],
         incidents=events_to_reports(stored_events), alert_changes=alert_changes,
         directory=directory, now=now)
     case_store.write_case_decisions(cur, decisions)
