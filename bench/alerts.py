@@ -78,12 +78,11 @@ def produce_simulated(bootstrap: str, prefix: str, n: int, rate: float = 2000.0)
         producer.close()
 
 
-def drain(bootstrap: str, prefix: str, db: Path, rules: Path | None) -> tuple[float, str]:
+def drain(bootstrap: str, prefix: str, db: Path, engine_args: list[str]) -> tuple[float, str]:
+    """Run `onegrid run` until idle with `engine_args`; return its messages/s and final line."""
     cmd = [sys.executable, "-m", "onegrid.cli", "-v", "run", "--bootstrap", bootstrap,
            "--prefix", prefix, "--db", str(db), "--group", f"g-{uuid.uuid4().hex[:6]}",
-           "--until-idle", "3"]
-    # --no-cases: this measures what rules cost; cases are priced on their own.
-    cmd += ["--no-cases", *(["--rules", str(rules)] if rules else ["--no-rules"])]
+           "--until-idle", "3", *engine_args]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise SystemExit(f"engine failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
@@ -100,8 +99,10 @@ def throughput(bootstrap: str, n: int, rules: Path) -> None:
     sent = produce_simulated(bootstrap, prefix, n)
     print(f"produced {sent:,} simulated messages")
     with tempfile.TemporaryDirectory() as tmp:
-        bare, _ = drain(bootstrap, prefix, Path(tmp) / "a.duckdb", None)
-        ruled, final = drain(bootstrap, prefix, Path(tmp) / "b.duckdb", rules)
+        # --no-cases: this measures what rules cost; bench/cases.py prices cases.
+        bare, _ = drain(bootstrap, prefix, Path(tmp) / "a.duckdb", ["--no-cases", "--no-rules"])
+        ruled, final = drain(bootstrap, prefix, Path(tmp) / "b.duckdb",
+                             ["--no-cases", "--rules", str(rules)])
     print(f"engine, no rules:                  {bare:,.0f} messages/s")
     print(f"engine, demo rules + 50 more:      {ruled:,.0f} messages/s   ({final})")
     print(f"throughput ratio rules / no rules: {ruled / bare:.2f}")

@@ -12,8 +12,6 @@ demo rules. Prints both rates and the number of cases.
 from __future__ import annotations
 
 import argparse
-import re
-import subprocess
 import sys
 import tempfile
 import uuid
@@ -22,24 +20,9 @@ from pathlib import Path
 import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from alerts import produce_simulated  # a sibling bench script
+from alerts import drain, produce_simulated  # a sibling bench script
 
 from onegrid.streams.broker import create_topics, start_broker
-
-
-def drain(bootstrap: str, prefix: str, db: Path, cases: bool) -> tuple[float, str]:
-    """Run the engine until idle; return its messages/s and its final line."""
-    cmd = [sys.executable, "-m", "onegrid.cli", "run", "--bootstrap", bootstrap,
-           "--prefix", prefix, "--db", str(db), "--group", f"g-{uuid.uuid4().hex[:6]}",
-           "--until-idle", "3", *([] if cases else ["--no-cases"])]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise SystemExit(f"engine failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
-    final = proc.stderr.strip().splitlines()[-1]
-    rate = re.search(r"\(([\d,]+) messages/s\)", final)
-    if not rate:
-        raise SystemExit(f"no rate in: {final}")
-    return float(rate.group(1).replace(",", "")), final
 
 
 def main() -> None:
@@ -55,8 +38,8 @@ def main() -> None:
         sent = produce_simulated(bootstrap, prefix, args.n)
         print(f"produced {sent:,} simulated messages")
         with tempfile.TemporaryDirectory() as tmp:
-            bare, _ = drain(bootstrap, prefix, Path(tmp) / "a.duckdb", cases=False)
-            full, final = drain(bootstrap, prefix, Path(tmp) / "b.duckdb", cases=True)
+            bare, _ = drain(bootstrap, prefix, Path(tmp) / "a.duckdb", ["--no-cases"])
+            full, final = drain(bootstrap, prefix, Path(tmp) / "b.duckdb", [])
             with duckdb.connect(str(Path(tmp) / "b.duckdb"), read_only=True) as con:
                 cases, logged = con.execute("SELECT (SELECT count(*) FROM cases), "
                                             "(SELECT count(*) FROM case_log)").fetchall()[0]
