@@ -249,6 +249,7 @@ class Command:
     grid_id: str | None = None
     title: str | None = None
     severity: int | None = None
+    alert_id: str | None = None  # `open`: the alert the case is opened from
 
 
 class CaseError(StrEnum):
@@ -270,6 +271,7 @@ class CaseError(StrEnum):
     UNKNOWN_STEP = "unknown_step"
     BAD_MERGE = "bad_merge"
     BAD_SPLIT = "bad_split"
+    UNKNOWN_ALERT = "unknown_alert"
 
 
 @dataclass(frozen=True)

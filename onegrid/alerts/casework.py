@@ -25,7 +25,8 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from onegrid.alerts import audit, intake, sla
+from onegrid.alerts import acknowledgements, audit, intake, sla
+from onegrid.alerts.acknowledgements import Acknowledgement
 from onegrid.alerts.cases import (
     CLOCKED,
     FINAL,
@@ -48,6 +49,7 @@ from onegrid.alerts.commands import apply_command
 from onegrid.alerts.directory import CaseContext, Directory, load_directory
 from onegrid.alerts.intake import Report
 from onegrid.alerts.model import AlertState, Transition
+from onegrid.alerts.routing import region_chain
 from onegrid.geo import case_store as store
 
 __all__ = ["CaseDecisions", "CommandRecord", "Directory", "decide_cases", "load_directory"]
@@ -78,7 +80,8 @@ class CaseDecisions:
     `cases` is the latest version of every changed case (once each); `entries`
     the new case_log rows, chained, in log_seq order; `sources` new or moved
     source links; `steps` plan steps copied or ticked; `commands` every
-    processed command; `ignored` command ids already processed before.
+    processed command; `ignored` command ids already processed before;
+    `acks` the alert acknowledgements to record.
     """
 
     cases: tuple[Case, ...] = ()
@@ -87,6 +90,7 @@ class CaseDecisions:
     steps: tuple[StepMark, ...] = ()
     commands: tuple[CommandRecord, ...] = ()
     ignored: tuple[str, ...] = ()
+    acks: tuple[Acknowledgement, ...] = ()
 
     @property
     def rejections(self) -> tuple[CommandRecord, ...]:
@@ -98,7 +102,8 @@ class CaseDecisions:
         rows = {"cases": map(case_to_row, self.cases), "case_log": map(entry_to_row, self.entries),
                 "case_sources": map(record_to_dict, self.sources),
                 "case_steps": map(record_to_dict, self.steps),
-                "case_commands": map(record_to_dict, self.commands)}
+                "case_commands": map(record_to_dict, self.commands),
+                "alert_acks": map(record_to_dict, self.acks)}
         return {name: store.rows_to_table(name, r) for name, r in rows.items()}
 
     def messages(self) -> list[dict[str, Any]]:
@@ -109,18 +114,30 @@ class CaseDecisions:
 
 def decide_cases(cur: duckdb.DuckDBPyConnection, *, commands: Sequence[Command],
                  incidents: Iterable[Report], alert_changes: Sequence[Transition],
-                 directory: Directory, now: datetime) -> CaseDecisions:
-    """Return the batch's case decisions; reads the store through `cur`, writes nothing."""
-    done = store.processed_commands(cur, (c.command_id for c in commands))
-    fresh, ignored, seen = [], [], set(done)
-    for c in commands:
-        (ignored if c.command_id in seen else fresh).append(c)
+                 directory: Directory, now: datetime,
+                 acks: Sequence[Acknowledgement] = ()) -> CaseDecisions:
+    """Return the batch's case decisions; reads the store through `cur`, writes nothing.
+
+    `acks` are the batch's `acknowledge` commands (they name alerts, not cases).
+    """
+    ids = [c.command_id for c in commands] + [a.command_id for a in acks]
+    done = store.processed_commands(cur, ids)
+    fresh, fresh_acks, ignored, seen = [], [], [], set(done)
+    for c in (*commands, *acks):
+        if c.command_id in seen:
+            ignored.append(c)
+        else:
+            (fresh_acks if isinstance(c, Acknowledgement) else fresh).append(c)
         seen.add(c.command_id)
     work = _Work(cur, directory)
     # One read for every case the commands name, not two queries per command.
     work.load(i for c in fresh for i in (c.case_id or "", *c.other_case_ids))
+    work.load_alerts([c.alert_id for c in fresh if c.alert_id]
+                     + [a.alert_id for a in fresh_acks])
     for c in fresh:
         work.command(c)
+    for a in fresh_acks:
+        work.acknowledge(a)
     work.take_in(list(incidents), alert_changes, now)
     work.tick(now)
     last_seq, last_hash = store.chain_head(cur)
@@ -129,7 +146,8 @@ def decide_cases(cur: duckdb.DuckDBPyConnection, *, commands: Sequence[Command],
         entries=tuple(audit.chain(work.entries, last_seq, last_hash or audit.GENESIS)),
         sources=tuple(_last_by(work.new_links, lambda s: (s.kind, s.source_id))),
         steps=tuple(_last_by(work.steps, lambda s: (s.case_id, s.step_id))),
-        commands=tuple(work.records), ignored=tuple(c.command_id for c in ignored))
+        commands=tuple(work.records), ignored=tuple(c.command_id for c in ignored),
+        acks=tuple(work.acks))
 
 
 def entry_to_message(entry: LogEntry) -> dict[str, Any]:
@@ -164,6 +182,8 @@ class _Work:
         self.steps: list[StepMark] = []
         self.records: list[CommandRecord] = []
         self._by_case: dict[str, tuple[SourceLink, ...]] | None = None  # sources_of's cache
+        self.alerts: dict[str, dict[str, Any]] = {}  # alert_id -> its `alerts` row
+        self.acks: list[Acknowledgement] = []
 
     def load(self, case_ids: Iterable[str], sources: bool = True) -> None:
         """Read cases (and, with `sources`, their links) not read yet.
@@ -181,6 +201,35 @@ class _Work:
             self.links.setdefault((row["kind"], row["source_id"]), SourceLink(**row))
         self._by_case = None
 
+    def load_alerts(self, alert_ids: Iterable[str]) -> None:
+        """Read the alerts that commands name, and the links of those that have a case."""
+        ids = sorted(set(alert_ids) - self.alerts.keys())
+        if not ids:
+            return
+        self.alerts.update({r["alert_id"]: r for r in store.read_alerts(self.cur, ids)})
+        for row in store.sources_by_id(self.cur, "alert", ids):
+            self.links.setdefault((row["kind"], row["source_id"]), SourceLink(**row))
+        self._by_case = None
+
+    def alert_cases(self) -> dict[str, str]:
+        """Return alert id -> the case it is a source of, for the alerts loaded."""
+        return {sid: link.case_id for (kind, sid), link in self.links.items()
+                if kind == "alert" and sid in self.alerts}
+
+    def acknowledge(self, ack: Acknowledgement) -> None:
+        alert = self.alerts.get(ack.alert_id)
+        regions = region_chain(self.d.regions, alert.get("grid_id")) if alert else ()
+        result = acknowledgements.decide(ack, alert, self.d,
+                                         {alert.get("grid_id") or "": regions} if alert else {})
+        if isinstance(result, Rejection):
+            self.records.append(CommandRecord(ack.command_id, None, acknowledgements.ACKNOWLEDGE,
+                                              ack.actor, ack.at, "rejected", str(result.code),
+                                              result.reason))
+            return
+        self.acks.append(result)
+        self.records.append(CommandRecord(ack.command_id, None, acknowledgements.ACKNOWLEDGE,
+                                          ack.actor, ack.at, "applied"))
+
     def sources_of(self) -> dict[str, tuple[SourceLink, ...]]:
         """Return case id -> its links (kept until links change: a batch may hold
         thousands of commands)."""
@@ -195,7 +244,9 @@ class _Work:
         self.load([c.case_id or "", *c.other_case_ids])
         case = self.cases.get(c.case_id or "")
         at = max(c.at, case.updated_at) if case and case.updated_at else c.at
-        result = apply_command(case, c, CaseContext(self.d, self.cases, self.sources_of()), at)
+        context = CaseContext(self.d, self.cases, self.sources_of(), self.alerts,
+                              self.alert_cases() if c.alert_id else {})
+        result = apply_command(case, c, context, at)
         if isinstance(result, Rejection):
             self.records.append(CommandRecord(
                 c.command_id, c.case_id, str(c.action), c.actor, c.at, "rejected",

@@ -29,11 +29,13 @@ from onegrid.alerts.cases import (
     Command,
     LogEntry,
     Rejection,
+    SourceLink,
     StepMark,
     can,
     record,
 )
 from onegrid.alerts.directory import CaseContext
+from onegrid.alerts.intake import base_cell, key_category
 from onegrid.alerts.opening import (
     case_id_for,
     dispatch_to,
@@ -109,6 +111,8 @@ def one(pair: tuple[Case, LogEntry], *more: tuple[Case, LogEntry]) -> Applied:
 
 def _open(command: Command, actor: Actor, ctx: CaseContext, now: datetime) -> Applied | Rejection:
     """Open a case by hand (受理), routed; dispatch it at once when a department is named."""
+    if command.alert_id:
+        return _open_from_alert(command, actor, ctx, now)
     d = ctx.directory
     if not command.category:
         return Rejection(E.MISSING_FIELD, "say what the case is about: give a category")
@@ -133,6 +137,48 @@ def _open(command: Command, actor: Actor, ctx: CaseContext, now: datetime) -> Ap
     if isinstance(sent, Rejection):
         return sent
     return Applied(sent.cases, (entry, *sent.entries), steps=steps)
+
+
+def _open_from_alert(command: Command, actor: Actor, ctx: CaseContext,
+                     now: datetime) -> Applied | Rejection:
+    """Open a case from an alert (the alert queue's 立案): where the alert is, of its
+    rule's category (or the command's), with the alert as its first source."""
+    d = ctx.directory
+    alert = ctx.alerts.get(command.alert_id or "")
+    if alert is None:
+        return Rejection(E.UNKNOWN_ALERT, f"there is no alert {command.alert_id!r}; "
+                                          "refresh the alert queue")
+    if command.alert_id in ctx.alert_cases:
+        return Rejection(E.BAD_STATE, f"alert {command.alert_id} already belongs to case "
+                                      f"{ctx.alert_cases[command.alert_id]}")
+    category = command.category or d.rule_categories.get(alert["rule_id"]) \
+        or key_category(alert.get("key") or "")
+    if not category or category not in d.registry.categories:
+        return Rejection(E.MISSING_FIELD, f"rule {alert['rule_id']} names no category; "
+                                          "give one from the catalogue")
+    cell = base_cell(alert.get("cell"))
+    place = place_of(d, cell=cell, grid_id=alert.get("grid_id"))
+    if not place.in_city:
+        return Rejection(E.OUT_OF_AREA, f"alert {command.alert_id} lies outside the city's grids")
+    severity = command.severity or int(alert.get("severity") or 1)
+    case, entry, steps = open_case(
+        case_id_for("alert", command.alert_id), category, place, severity=severity,
+        origin="alert", actor=actor.actor_id, now=now, directory=d, title=command.title,
+        rule_id=alert["rule_id"], note=command.note,
+        reason=command.reason or f"alert {command.alert_id} ({alert['rule_id']})",
+        source_id=command.alert_id)
+    why = refusal(actor, Action.OPEN, case, d.registry.categories)
+    if why:
+        return Rejection(E.NOT_ALLOWED, f"{why}; ask the command centre")
+    link = SourceLink("alert", command.alert_id, case.case_id, category, cell,
+                      alert["started_at"], severity)
+    opened = Applied((case,), (entry,), sources=(link,), steps=steps)
+    if not command.department:
+        return opened
+    sent = _dispatch(case, command, actor, ctx, now)
+    if isinstance(sent, Rejection):
+        return sent
+    return Applied(sent.cases, (entry, *sent.entries), sources=(link,), steps=steps)
 
 
 def _approve(case: Case, c: Command, actor: Actor, ctx: CaseContext, now: datetime) -> Applied:

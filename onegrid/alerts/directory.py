@@ -69,11 +69,15 @@ class Directory:
 
 @dataclass(frozen=True, eq=False)
 class CaseContext:
-    """A command's surroundings: the directory, other cases by id, sources by case id."""
+    """A command's surroundings: the directory, other cases by id, sources by case id,
+    and the `alerts` rows (dicts) of alerts the batch's commands name, by alert id,
+    with the case each already belongs to (`alert_cases`)."""
 
     directory: Directory
     cases: Mapping[str, Case] = field(default_factory=dict)
     sources: Mapping[str, tuple[SourceLink, ...]] = field(default_factory=dict)
+    alerts: Mapping[str, Mapping] = field(default_factory=dict)
+    alert_cases: Mapping[str, str] = field(default_factory=dict)
 
 
 def rule_policies(rules: Iterable[Rule]) -> tuple[dict[str, str], dict[str, str]]:

@@ -117,10 +117,10 @@ def incoming(reports: Iterable[Report], alert_changes: Iterable[Transition],
     for t in alert_changes:
         a = t.alert
         policy = directory.policies.get(a.rule_id)
-        category = directory.rule_categories.get(a.rule_id) or _key_category(a.key)
+        category = directory.rule_categories.get(a.rule_id) or key_category(a.key)
         if t.alert.state == AlertState.FIRING and t.previous == AlertState.PENDING \
                 and policy and category:
-            out.append(Incoming("alert", a.alert_id, a.started_at, _base_cell(a.cell), category,
+            out.append(Incoming("alert", a.alert_id, a.started_at, base_cell(a.cell), category,
                                 a.severity, a.grid_id, policy, a.rule_id, a.rule_id))
     return sorted(out, key=lambda s: (s.at, s.source_id))
 
@@ -243,14 +243,14 @@ class _Work:
         self.new_links.append(link)
 
 
-def _base_cell(cell: int | None) -> int | None:
+def base_cell(cell: int | None) -> int | None:
     """Return a res-10 cell for an alert's cell (a coarser rule cell: its centre child)."""
     if cell is None or h3i.get_resolution(int(cell)) == BASE_RES:
         return cell
     return h3i.cell_to_center_child(int(cell), BASE_RES)
 
 
-def _key_category(key: str) -> str | None:
+def key_category(key: str) -> str | None:
     """Return the category of a count alert's key (`<cell>|incident:<category>`), or None."""
     _, _, metric = key.partition("|incident:")
     return metric or None

@@ -4,7 +4,8 @@
 (全过程记录: append-only, hash-chained by `alerts.audit`), `case_sources` the
 reports and alerts each case stands for, `case_steps` the emergency-plan
 steps copied into a case, `case_commands` every command applied or refused
-(so a redelivered command is recognised). `Store` runs `CASE_DDL` at open.
+(so a redelivered command is recognised), `alert_acks` who acknowledged
+which alert. `Store` runs `CASE_DDL` at open.
 What the rows mean is decided in `onegrid.alerts`; this module only reads
 and writes them, as plain dicts and Arrow tables (geo imports nothing of
 ours). Timestamps are read as epoch microseconds and turned into UTC
@@ -53,11 +54,16 @@ SCHEMAS: Final[dict[str, pa.Schema]] = {
         ("command_id", pa.string()), ("case_id", pa.string()), ("action", pa.string()),
         ("actor", pa.string()), ("at", _TS), ("outcome", pa.string()), ("code", pa.string()),
         ("reason", pa.string())]),
+    "alert_acks": pa.schema([
+        ("command_id", pa.string()), ("alert_id", pa.string()), ("actor", pa.string()),
+        ("at", _TS), ("note", pa.string())]),
 }
 # table -> its primary key; rows of keyed tables are upserted, `case_log` only appended.
 KEYS: Final = {"cases": ("case_id",), "case_sources": ("kind", "source_id"),
-               "case_steps": ("case_id", "step_id"), "case_commands": ("command_id",)}
-WRITE_ORDER: Final = ("cases", "case_log", "case_sources", "case_steps", "case_commands")
+               "case_steps": ("case_id", "step_id"), "case_commands": ("command_id",),
+               "alert_acks": ("command_id",)}
+WRITE_ORDER: Final = ("cases", "case_log", "case_sources", "case_steps", "case_commands",
+                      "alert_acks")
 
 CASE_DDL: Final = """
 CREATE TABLE IF NOT EXISTS cases (
@@ -91,6 +97,10 @@ CREATE TABLE IF NOT EXISTS case_commands (
     command_id VARCHAR PRIMARY KEY, case_id VARCHAR, action VARCHAR NOT NULL,
     actor VARCHAR NOT NULL, "at" TIMESTAMPTZ, outcome VARCHAR NOT NULL, code VARCHAR,
     reason VARCHAR
+);
+CREATE TABLE IF NOT EXISTS alert_acks (
+    command_id VARCHAR PRIMARY KEY, alert_id VARCHAR NOT NULL, actor VARCHAR NOT NULL,
+    "at" TIMESTAMPTZ NOT NULL, note VARCHAR
 );
 """
 
@@ -189,6 +199,20 @@ def cases_due(cur: duckdb.DuckDBPyConnection, before: datetime, states: Iterable
     where = ("list_contains(?::VARCHAR[], state) AND due_at < ? "
              "AND coalesce(escalation_level, 0) < ?")
     return _select(cur, "cases", where, [sorted(states), before, below_level])
+
+
+def read_alerts(cur: duckdb.DuckDBPyConnection,
+                alert_ids: Iterable[str]) -> list[dict[str, Any]]:
+    """Return the `alerts` rows of these ids (alert_id, rule_id, key, state, severity,
+    cell, grid_id, started_at as a UTC datetime)."""
+    ids = sorted(set(alert_ids))
+    if not ids:
+        return []
+    rows = cur.execute(
+        "SELECT alert_id, rule_id, key, state, severity, cell, grid_id, epoch_us(started_at) "
+        "FROM alerts WHERE list_contains(?::VARCHAR[], alert_id)", [ids]).fetchall()
+    names = ("alert_id", "rule_id", "key", "state", "severity", "cell", "grid_id", "started_at")
+    return [{**dict(zip(names, r, strict=True)), "started_at": _from_us(r[-1])} for r in rows]
 
 
 def processed_commands(cur: duckdb.DuckDBPyConnection, command_ids: Iterable[str]) -> set[str]:

@@ -19,6 +19,7 @@ import msgspec
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from onegrid.alerts.acknowledgements import ACKNOWLEDGE, acknowledgement_from_dict
 from onegrid.alerts.casework import CaseDecisions, Directory, decide_cases
 from onegrid.alerts.commands import command_from_dict
 from onegrid.alerts.intake import Report, reports_from_rows
@@ -64,8 +65,10 @@ def decide_and_store_cases(cur: duckdb.DuckDBPyConnection, directory: Directory,
                            now: datetime, prefix: str) -> int:
     """Decide the batch's cases inside the caller's transaction, write them and queue
     their messages; return the number of messages queued."""
+    fields = [msgspec.structs.asdict(m) for _raw, m in commands]
     decisions = decide_cases(
-        cur, commands=[command_from_dict(msgspec.structs.asdict(m)) for _raw, m in commands],
+        cur, commands=[command_from_dict(f) for f in fields if f["action"] != ACKNOWLEDGE],
+        acks=[acknowledgement_from_dict(f) for f in fields if f["action"] == ACKNOWLEDGE],
         incidents=events_to_reports(stored_events), alert_changes=alert_changes,
         directory=directory, now=now)
     case_store.write_case_decisions(cur, decisions)

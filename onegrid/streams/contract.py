@@ -157,7 +157,7 @@ class IncidentEvent(_Input, kw_only=True):
 COMMAND_ACTIONS: Final = (
     "open", "approve", "dismiss", "dispatch", "accept", "start", "resolve", "verify", "close",
     "return", "reopen", "escalate", "merge", "split", "comment", "override", "press",
-    "feedback", "step", "notify", "arbitrate",
+    "feedback", "step", "notify", "arbitrate", "acknowledge",
 )
 CaseId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 
@@ -187,6 +187,8 @@ class CommandMessage(msgspec.Struct, forbid_unknown_fields=False, kw_only=True):
     satisfaction: Literal["satisfied", "dissatisfied"] | None = None
     step_id: Annotated[str, msgspec.Meta(max_length=64)] | None = None
     photo_url: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
+    # v1 extension: the alert an `acknowledge` names, or that an `open` makes a case of.
+    alert_id: Annotated[str, msgspec.Meta(min_length=1, max_length=128)] | None = None
     # `open` by hand: what and where.
     category: Annotated[str, msgspec.Meta(min_length=1, max_length=32)] | None = None
     lat: Latitude | None = None

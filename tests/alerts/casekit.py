@@ -82,7 +82,7 @@ def walk(case: Case, directory: Directory, *steps: tuple[str, str]) -> tuple[Cas
 
 
 def run_batch(store, directory: Directory, now: datetime = T0, *, commands=(), incidents=(),
-              alert_changes=()):
+              alert_changes=(), acks=()):
     """Decide and write one batch in one store transaction; return the decisions."""
     from onegrid.alerts.casework import decide_cases
     from onegrid.geo.case_store import write_case_decisions
@@ -90,7 +90,7 @@ def run_batch(store, directory: Directory, now: datetime = T0, *, commands=(), i
     def write(cur):
         decisions = decide_cases(cur, commands=list(commands), incidents=list(incidents),
                                  alert_changes=list(alert_changes), directory=directory,
-                                 now=now)
+                                 now=now, acks=list(acks))
         write_case_decisions(cur, decisions)
         return decisions
 
