@@ -334,7 +334,10 @@ def cmd_serve(args) -> int:
     from onegrid.node import serve_dashboard
 
     city = _load_city(args.city)
-    serve_dashboard(args.db, city, args.host, args.port, tile_url=args.tile_url)
+    rules = None if args.no_rules else _rules(args, city)
+    serve_dashboard(args.db, city, args.host, args.port, tile_url=args.tile_url,
+                    bootstrap=args.bootstrap, prefix=args.prefix,
+                    client_config=_kafka_options(args), rules=rules)
     return 0
 
 
@@ -401,10 +404,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("serve", help="the dashboard, from a node's store")
-    _add_db(p), _add_city(p)
+    _add_db(p), _add_city(p), _add_kafka(p)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8050)
-    p.add_argument("--tile-url", default=_env("ONEGRID_TILE_URL"))
+    p.add_argument("--tile-url", default=_env("ONEGRID_TILE_URL"),
+                   help="XYZ raster tile URL for a base map (default none: our boundaries only)")
+    p.add_argument("--rules", default=_env("ONEGRID_RULES"),
+                   help="the rule file the engine runs, for rule titles (default: demo rules)")
+    p.add_argument("--no-rules", action="store_true", help="show no rule titles")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("simulate", help="realistic demo traffic for the city")

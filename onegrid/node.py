@@ -18,12 +18,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from onegrid.alerts.casework import Directory
-from onegrid.dashboard import create_app, serve, start_server
+from onegrid.alerts.directory import load_directory
+from onegrid.dashboard import DashboardContext, create_app, serve, start_server
+from onegrid.dashboard.auth import load_accounts
 from onegrid.geo.store import Store
 from onegrid.streams.broker import running_broker
 from onegrid.streams.consumer import EngineConfig, EngineRunner
 from onegrid.streams.engine import City, Rules
 from onegrid.streams.producer import make_producer, send_messages
+from onegrid.streams.sender import Sender, make_sender
 from onegrid.streams.simulator import simulate
 
 log = logging.getLogger(__name__)
@@ -48,13 +51,34 @@ class UpOptions:
     backfill_s: float = 3600.0  # simulated history sent at start, so the map is not empty
 
 
+def dashboard_context(store: Store, city: City, *, sender: Sender | None,
+                      directory: Directory | None = None,
+                      rules: Callable[[], Rules] | None = None,
+                      tile_url: str | None = None) -> DashboardContext:
+    """Return the dashboard's context over `store`: the city's directory and accounts,
+    the sender for user actions (None: look, don't act) and the rules in force."""
+    directory = directory or load_directory(city.registry, city.regions)
+    accounts = load_accounts(city.registry.folder, directory.staff)
+    return DashboardContext(store=store, directory=directory, accounts=accounts, sender=sender,
+                            tile_url=tile_url, rules=rules, media_dir=store.path.parent / "media")
+
+
 def serve_dashboard(db: str | Path, city: City, host: str, port: int,
-                    tile_url: str | None = None) -> None:
-    """Serve the dashboard from a store file no other process holds open."""
+                    tile_url: str | None = None, bootstrap: str | None = None,
+                    prefix: str = "onegrid.", client_config: dict | None = None,
+                    rules: Callable[[], Rules] | None = None) -> None:
+    """Serve the dashboard from a store file no other process holds open; with
+    `bootstrap`, user actions go to that cluster's `onegrid.commands`."""
+    sender = make_sender(bootstrap, prefix, **(client_config or {})) if bootstrap else None
     with Store(db) as store:
-        app = create_app(store, city.regions, city.registry, tile_url=tile_url)
-        print(f"onegrid serve: dashboard on http://{host}:{port}/", flush=True)
-        serve(app, host, port)
+        app = create_app(dashboard_context(store, city, sender=sender, rules=rules,
+                                           tile_url=tile_url))
+        print(f"onegrid serve: dashboard on http://{host}:{port}/login", flush=True)
+        try:
+            serve(app, host, port)
+        finally:
+            if sender is not None:
+                sender.close()
 
 
 def _simulate_forever(opts: UpOptions, city: City, bootstrap: str, stop: threading.Event) -> None:
@@ -108,10 +132,13 @@ def run_up(opts: UpOptions, city: City, rules: Callable[[], Rules] | None = None
                                      name="onegrid-simulator", daemon=True)
         if opts.simulate:
             simulator.start()
-        app = create_app(store, city.regions, city.registry, tile_url=opts.tile_url)
+        sender = make_sender(bootstrap, opts.prefix, **(opts.client_config or {}))
+        app = create_app(dashboard_context(store, city, sender=sender, directory=cases,
+                                           rules=rules, tile_url=opts.tile_url))
         server = start_server(app, opts.host, opts.port)
         print(f"onegrid up: broker {bootstrap}, store {opts.db}\n"
-              f"onegrid up: dashboard on {server.url}  (Ctrl-C stops everything)", flush=True)
+              f"onegrid up: dashboard on {server.url}login  (Ctrl-C stops everything)",
+              flush=True)
 
         def shutdown(_signum=None, _frame=None):
             stop.set()
@@ -120,6 +147,7 @@ def run_up(opts: UpOptions, city: City, rules: Callable[[], Rules] | None = None
         stop.wait()
         print("onegrid up: stopping", flush=True)
         server.stop()
+        sender.close()
         # Producers and consumers close before the broker they talk to stops.
         if simulator.is_alive():
             simulator.join(15)

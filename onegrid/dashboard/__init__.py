@@ -1,10 +1,13 @@
-"""The Dash command centre: pages that read the store and show the city live.
+"""The Dash command centre: one login, a page per role, all live.
 
-`create_app` builds the app around a store, regions and registry; `serve`
-and `start_server` run it (blocking, or on a thread). The dashboard reads the
-store and never writes it.
+`create_app(ctx)` builds the app around a `DashboardContext` (the store it
+reads, the city, the case directory, the accounts, the `Sender` for user
+actions); `serve` and `start_server` run it. The dashboard reads the store
+and never writes it: every user action is a command on Kafka.
 """
 
-from onegrid.dashboard.app import RunningServer, create_app, serve, start_server
+from onegrid.dashboard.app import create_app
+from onegrid.dashboard.context import DashboardContext
+from onegrid.dashboard.server import RunningServer, serve, start_server
 
-__all__ = ["RunningServer", "create_app", "serve", "start_server"]
+__all__ = ["DashboardContext", "RunningServer", "create_app", "serve", "start_server"]

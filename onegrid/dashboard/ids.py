@@ -1,25 +1,24 @@
-"""Component ids of the dashboard, namespaced per page.
+"""Component ids of the shell; each page module declares its own, prefixed with its key.
 
-Every id a layout declares or a callback reads lives here, so that a test can
-check that each id a page's callbacks use is in its layout, and so that a
-browser test can find components without repeating strings. Ids of the city
-overview page start with `overview-`.
+Every id a layout declares or a callback reads is a constant, so a test can
+check that each id a page's callbacks use is in its layout, and a browser
+test can find components without repeating strings. Shell ids start with
+`shell-`; a page's ids start with the page's key (`map-`, `dispatch-`, ...).
 """
 
 from __future__ import annotations
 
 from typing import Final
 
-_PAGE: Final = "overview"
+URL: Final = "shell-url"
+NAV: Final = "shell-nav"
+PRODUCT: Final = "shell-product"
+CITY: Final = "shell-city"
+USER: Final = "shell-user"
+LANGUAGE: Final = "shell-language"
+SIGN_OUT: Final = "shell-sign-out"
+BANNER: Final = "shell-banner"
+PAGE: Final = "shell-page"
+TICK: Final = "shell-tick"
 
-TITLE: Final = f"{_PAGE}-title"
-SUBTITLE: Final = f"{_PAGE}-subtitle"
-LANGUAGE: Final = f"{_PAGE}-language"
-WINDOW: Final = f"{_PAGE}-window"
-WINDOW_LABEL: Final = f"{_PAGE}-window-label"
-MAP: Final = f"{_PAGE}-map"
-VIEW: Final = f"{_PAGE}-view"
-DRAWN: Final = f"{_PAGE}-drawn"
-TICK: Final = f"{_PAGE}-tick"
-STATUS: Final = f"{_PAGE}-status"
-MAP_ERROR: Final = f"{_PAGE}-map-error"
+SHELL: Final = (URL, NAV, PRODUCT, CITY, USER, LANGUAGE, SIGN_OUT, BANNER, PAGE, TICK)

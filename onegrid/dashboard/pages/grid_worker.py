@@ -1,0 +1,22 @@
+"""Placeholder for the grid_worker page, replaced by its real module (work in progress)."""
+
+from __future__ import annotations
+
+from dash import html
+
+from onegrid.alerts.actors import Role
+from onegrid.dashboard.pages.base import Page
+
+
+def layout(ctx, actor, lang: str, path: str):
+    """Return the page."""
+    return html.Div("grid_worker", className="og-empty")
+
+
+def register(app, ctx) -> None:
+    """Attach the page's callbacks."""
+
+
+PAGE = Page("grid_worker", "/worker",
+            frozenset({Role.GRID_WORKER}),
+            layout, register, nav="nav_worker")

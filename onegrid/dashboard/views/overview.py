@@ -1,0 +1,322 @@
+"""Views of the command map's side panel: status cards, the alert queue, what a click
+picked (a cell, an alert and why it fired, a case, a report), and the dispatch form.
+
+Pure: rows from `queries` in, Dash components out. Buttons carry
+pattern-matching ids ({"type": ..., "id": ...}) so one callback serves every
+row of a list; the page owns those callbacks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any, Final
+
+from dash import dcc, html
+
+from onegrid.dashboard.i18n import COMMON, Words, text
+from onegrid.dashboard.views.format import (
+    alert_badge,
+    category_name,
+    countdown,
+    department_name,
+    duration_text,
+    local_time,
+    plain,
+    region_name,
+    state_badge,
+)
+
+W: Final = Words({
+    "zh": {
+        "events_stored": "已入库事件", "dead_letters": "死信", "last_minute": "近1分钟入库",
+        "firing": "告警中", "open_cases": "在办工单", "overdue_cases": "超期工单",
+        "queue": "告警队列", "details": "详情", "dispatch": "派单",
+        "show": "定位", "ack": "确认", "open_case": "立案", "acked_by": "{who} 已确认",
+        "no_alerts": "暂无告警。", "pick_hint": "点击地图上的网格单元、告警或工单查看详情。",
+        "cell_title": "网格单元 {cell}（H3 第{res}级）", "stats": "统计（所选时间范围）",
+        "metric": "指标", "count": "条数", "mean": "均值", "max": "最大",
+        "recent": "最近事件", "grid_workers_of": "{grid} 的网格员",
+        "why": "为什么告警", "rule": "规则", "level": "级别", "value": "数值",
+        "threshold": "阈值", "started": "开始", "evidence": "依据事件",
+        "history": "状态变化", "silenced": "已静默（记录保留）",
+        "case_link": "打开工单 {case}", "in_case": "已立案：{case}",
+        "report": "事件上报", "time": "时间", "description": "描述", "address": "地址",
+        "dispatch_hint": "先在地图或告警队列中选择一条告警或工单。",
+        "dispatch_alert": "由告警立案并派单：{alert}", "dispatch_case": "派单：{case}",
+        "suggested": "（建议）", "remit_ok": "权责清单覆盖此事项。",
+        "remit_no": "该部门权责清单不含此事项：{why}", "override": "越权派单（需说明原因）",
+        "outside_remit": "（清单外）", "measure_events": "事件数",
+        "measure_incidents": "事件上报", "measure_aqi": "空气质量指数AQI",
+        "measure_alerts": "告警", "measure_cases": "在办工单",
+        "window_15": "近15分钟", "window_60": "近1小时", "window_1440": "近24小时",
+        "layer_incidents": "事件点", "layer_alerts": "告警点", "layer_cases": "工单点",
+        "layer_district": "区界", "layer_street": "街道界", "layer_community": "社区界",
+        "layer_grid": "网格界", "measure": "图层", "window": "时间范围", "layers": "显示",
+        "resolution": "H3 第{res}级", "cell_hover": "网格单元", "no_location": "无位置",
+    },
+    "en": {
+        "events_stored": "Events stored", "dead_letters": "Dead letters",
+        "last_minute": "Stored last minute", "firing": "Firing alerts",
+        "open_cases": "Open cases", "overdue_cases": "Overdue cases",
+        "queue": "Alert queue", "details": "Details", "dispatch": "Dispatch",
+        "show": "Show", "ack": "Acknowledge", "open_case": "Open case",
+        "acked_by": "acknowledged by {who}", "no_alerts": "No alerts.",
+        "pick_hint": "Click a cell, an alert or a case on the map to see it here.",
+        "cell_title": "Cell {cell} (H3 res {res})", "stats": "Statistics (chosen window)",
+        "metric": "Metric", "count": "Count", "mean": "Mean", "max": "Max",
+        "recent": "Recent events", "grid_workers_of": "Grid workers of {grid}",
+        "why": "Why did this fire", "rule": "Rule", "level": "Level", "value": "Value",
+        "threshold": "Threshold", "started": "Started", "evidence": "Evidence",
+        "history": "History", "silenced": "Silenced (kept on record)",
+        "case_link": "Open case {case}", "in_case": "In case {case}",
+        "report": "Report", "time": "Time", "description": "Description",
+        "address": "Address",
+        "dispatch_hint": "Pick an alert or a case on the map or in the alert queue first.",
+        "dispatch_alert": "Open a case from alert {alert} and dispatch it",
+        "dispatch_case": "Dispatch case {case}", "suggested": " (suggested)",
+        "remit_ok": "The remit list covers this category here.",
+        "remit_no": "Outside this department's remit: {why}",
+        "override": "Override the remit (give a reason)", "outside_remit": " (outside remit)",
+        "measure_events": "Events", "measure_incidents": "Reports", "measure_aqi": "AQI",
+        "measure_alerts": "Alerts", "measure_cases": "Open cases",
+        "window_15": "Last 15 min", "window_60": "Last 1 h", "window_1440": "Last 24 h",
+        "layer_incidents": "Reports", "layer_alerts": "Alerts", "layer_cases": "Cases",
+        "layer_district": "Districts", "layer_street": "Streets",
+        "layer_community": "Communities", "layer_grid": "Grids", "measure": "Layer",
+        "window": "Window", "layers": "Show", "resolution": "H3 res {res}",
+        "cell_hover": "Cell", "no_location": "no location",
+    },
+}, base=COMMON)
+
+ACK: Final = "map-ack"  # pattern-matching id types of the queue's buttons
+OPEN: Final = "map-open"
+SHOW: Final = "map-show"
+
+
+def status_cards(figures: Mapping[str, int | None], lang: str) -> list[html.Div]:
+    """Return the status strip: events, dead letters, last minute, alerts, cases, overdue."""
+    keys = ("events_stored", "dead_letters", "last_minute", "firing", "open_cases",
+            "overdue_cases")
+    values = (figures.get("events"), figures.get("dead_letters"), figures.get("last_minute"),
+              figures.get("firing"), figures.get("open_cases"), figures.get("overdue"))
+    return [html.Div([html.Div(W(lang, k), className="og-label"),
+                      html.Div(f"{v:,}", className="og-value"
+                               + (" og-overdue" if k == "overdue_cases" and v else ""))],
+                     className="og-card")
+            for k, v in zip(keys, values, strict=True) if v is not None]
+
+
+def rule_label(rules: Mapping[str, Any], rule_id: str, lang: str) -> str:
+    """Return a rule's title in `lang` (its id when it has none)."""
+    rule = rules.get(rule_id)
+    if rule is None:
+        return rule_id
+    return (rule.title_en if lang == "en" else rule.title_zh) or rule_id
+
+
+def alert_queue(rows: Sequence[Mapping[str, Any]], lang: str, *, tz: str, now: datetime,
+                rules: Mapping[str, Any], regions, can_act: bool) -> list:
+    """Return the alert queue's items: state, rule, value against threshold, where, since
+    when, and buttons to show it, acknowledge it and open a case from it."""
+    if not rows:
+        return [html.Div(W(lang, "no_alerts"), className="og-muted")]
+    items = []
+    for a in rows:
+        since = duration_text((now - a["started_at"]).total_seconds(), lang)
+        where = region_name(regions, "grid", a.get("grid_id"), lang) or "—"
+        buttons = [html.Button(W(lang, "show"), id={"type": SHOW, "id": a["alert_id"]},
+                               className="og-secondary", n_clicks=0)]
+        if a.get("case_id"):
+            buttons.append(dcc.Link(W(lang, "in_case", case=a["case_id"]),
+                                    href=f"/case/{a['case_id']}"))
+        elif can_act:
+            buttons.append(html.Button(W(lang, "open_case"),
+                                       id={"type": OPEN, "id": a["alert_id"]}, n_clicks=0))
+        if a.get("acked_by"):
+            buttons.append(html.Span(W(lang, "acked_by", who=a["acked_by"]),
+                                     className="og-muted"))
+        elif can_act:
+            buttons.append(html.Button(W(lang, "ack"), id={"type": ACK, "id": a["alert_id"]},
+                                       className="og-secondary", n_clicks=0))
+        items.append(html.Div([
+            html.Div([alert_badge(a["state"], lang), " ",
+                      html.B(rule_label(rules, a["rule_id"], lang)),
+                      html.Span(f" · {a.get('level') or ''}", className="og-muted")]),
+            html.Div(f"{W(lang, 'value')} {plain(a.get('value'))} / {W(lang, 'threshold')} "
+                     f"{plain(a.get('threshold'))} · {where} · {since}",
+                     className="og-muted"),
+            html.Div(buttons, className="og-row"),
+        ], className=f"og-alert-item og-sev-{a.get('severity') or 1}",
+            id=f"map-alert-{a['alert_id']}"))
+    return items
+
+
+def cell_panel(detail: Mapping[str, Any], lang: str, *, tz: str, registry, regions,
+               workers: Mapping[str, Sequence[Any]]) -> list:
+    """Return what one cell holds: statistics, its grids and grid workers, alerts, cases,
+    and its newest events (reporters masked by the query)."""
+    out: list = [html.H3(W(lang, "cell_title", cell=f"{detail['cell']:x}", res=detail["res"]))]
+    if detail["stats"]:
+        out.append(html.Div(W(lang, "stats"), className="og-label"))
+        out.append(_table([W(lang, "metric"), W(lang, "count"), W(lang, "mean"),
+                           W(lang, "max")],
+                          [[_metric_name(registry, s["metric"], lang), s["n"], plain(s["mean"]),
+                            plain(s["max"])] for s in detail["stats"]]))
+    for grid in detail["grids"][:3]:
+        names = ", ".join(f"{w.name} ({w.actor_id})" for w in workers.get(grid, ())) or \
+            text(lang, "none")
+        out.append(html.Div([html.B(W(lang, "grid_workers_of",
+                                      grid=region_name(regions, "grid", grid, lang))),
+                             html.Span(f" {names}")], className="og-row"))
+    if detail["alerts"]:
+        out.append(html.Div(text(lang, "alerts"), className="og-label"))
+        out += [html.Div([alert_badge(a["state"], lang), f" {a['rule_id']} ",
+                          html.Button(W(lang, "show"), id={"type": SHOW, "id": a["alert_id"]},
+                                      className="og-secondary", n_clicks=0)],
+                         className="og-row") for a in detail["alerts"]]
+    if detail["cases"]:
+        out.append(html.Div(text(lang, "cases"), className="og-label"))
+        out += [html.Div([state_badge(c["state"], lang), " ",
+                          dcc.Link(c["case_id"], href=f"/case/{c['case_id']}"),
+                          f" {category_name(registry, c['category'], lang)}"],
+                         className="og-row") for c in detail["cases"]]
+    if detail["events"]:
+        out.append(html.Div(W(lang, "recent"), className="og-label"))
+        out.append(_table([W(lang, "time"), text(lang, "source"), W(lang, "value"),
+                           text(lang, "reporter")],
+                          [[local_time(e["ts"], tz, "%H:%M:%S"), _event_source(e, registry, lang),
+                            _event_value(e), _reporter(e)] for e in detail["events"]]))
+    return out
+
+
+def alert_panel(alert: Mapping[str, Any], history: Sequence[Mapping[str, Any]],
+                evidence: Sequence[Mapping[str, Any]], lang: str, *, tz: str, rules,
+                regions, can_act: bool) -> list:
+    """Return why an alert fired: the rule, the statistic against its threshold, the
+    window, the events that made the value, and its history."""
+    rule = rules.get(alert["rule_id"])
+    rows = [[W(lang, "rule"), f"{rule_label(rules, alert['rule_id'], lang)} "
+                              f"({alert['rule_id']} v{alert.get('rule_version') or ''})"],
+            [W(lang, "level"), alert.get("level") or ""],
+            [W(lang, "value"), plain(alert.get("value"))],
+            [W(lang, "threshold"), plain(alert.get("threshold"))],
+            [W(lang, "started"), local_time(alert["started_at"], tz)],
+            [text(lang, "grid"), region_name(regions, "grid", alert.get("grid_id"), lang)]]
+    if rule is not None:
+        rows.append([W(lang, "window"), f"{rule.stat} {rule.metric or ''} · "
+                                        f"{duration_text(rule.window_s, lang)}"])
+    out: list = [html.H3([alert_badge(alert["state"], lang), " ", W(lang, "why")]),
+                 _table(["", ""], rows)]
+    if alert.get("silenced"):
+        out.append(html.Div(W(lang, "silenced"), className="og-muted"))
+    if alert.get("case_id"):
+        out.append(dcc.Link(W(lang, "case_link", case=alert["case_id"]),
+                            href=f"/case/{alert['case_id']}"))
+    elif can_act:
+        out.append(html.Div([
+            html.Button(W(lang, "open_case"), id={"type": OPEN, "id": alert["alert_id"]},
+                        n_clicks=0),
+            html.Button(W(lang, "ack"), id={"type": ACK, "id": alert["alert_id"]},
+                        className="og-secondary", n_clicks=0)], className="og-row"))
+    values = dict(zip(alert.get("evidence") or [], alert.get("evidence_values") or [],
+                      strict=False))
+    if evidence:
+        out.append(html.Div(W(lang, "evidence"), className="og-label"))
+        out.append(_table([W(lang, "time"), "id", W(lang, "value")],
+                          [[local_time(e["ts"], tz, "%H:%M:%S"), e["id"],
+                            plain(values.get(e["id"], _event_value(e)))] for e in evidence]))
+    if history:
+        out.append(html.Div(W(lang, "history"), className="og-label"))
+        out.append(_table([W(lang, "time"), text(lang, "state"), W(lang, "value")],
+                          [[local_time(h["at"], tz, "%H:%M:%S"),
+                            f"{h.get('previous') or '—'} → {h['state']} {h.get('level') or ''}",
+                            plain(h.get("value"))] for h in history]))
+    return out
+
+
+def case_panel(case: Mapping[str, Any], lang: str, *, tz: str, now: datetime, registry,
+               regions) -> list:
+    """Return a case's summary and a link to its page."""
+    due, overdue = countdown(case.get("due_at"), now, lang)
+    return [html.H3([state_badge(case["state"], lang), f" {case['case_id']}"]),
+            _table(["", ""], [
+                [text(lang, "category"), category_name(registry, case["category"], lang)],
+                [text(lang, "lead"), department_name(registry, case.get("department"), lang)],
+                [text(lang, "grid"), region_name(regions, "grid", case.get("grid_id"), lang)],
+                [text(lang, "due"), html.Span(due, className="og-overdue" if overdue else "")],
+            ]),
+            dcc.Link(W(lang, "case_link", case=case["case_id"]),
+                     href=f"/case/{case['case_id']}")]
+
+
+def report_panel(event: Mapping[str, Any], lang: str, *, tz: str, registry) -> list:
+    """Return one incident report (reporter masked by the query)."""
+    return [html.H3(W(lang, "report")), _table(["", ""], [
+        [W(lang, "time"), local_time(event["ts"], tz, "%m-%d %H:%M:%S")],
+        [text(lang, "category"), category_name(registry, event.get("category"), lang)],
+        [text(lang, "source"), _source_name(event.get("source"), lang)],
+        [W(lang, "description"), event.get("description") or ""],
+        [W(lang, "address"), event.get("address") or ""],
+        [text(lang, "reporter"), _reporter(event)],
+    ])]
+
+
+def department_options(registry, candidates: Sequence[tuple[str, bool]], suggested: str | None,
+                       lang: str) -> list[dict[str, Any]]:
+    """Return dropdown options for a dispatch: (dept id, remit covers) pairs, the
+    suggested one first and marked, those outside the remit marked."""
+    options = []
+    for dept, covers in candidates:
+        label = department_name(registry, dept, lang)
+        if dept == suggested:
+            label += W(lang, "suggested")
+        elif not covers:
+            label += W(lang, "outside_remit")
+        options.append({"label": label, "value": dept})
+    options.sort(key=lambda o: (o["value"] != suggested, o["label"]))
+    return options
+
+
+def _metric_name(registry, metric: str, lang: str) -> str:
+    if metric.startswith("incident:"):
+        return category_name(registry, metric.split(":", 1)[1], lang)
+    m = registry.metrics.get(metric)
+    if m is not None:
+        return f"{m.name_en if lang == 'en' else m.name_zh} ({m.unit})"
+    return metric
+
+
+def _event_source(e: Mapping[str, Any], registry, lang: str) -> str:
+    if e.get("topic") == "incident":
+        return f"{category_name(registry, e.get('category'), lang)} · " \
+               f"{_source_name(e.get('source'), lang)}"
+    return e.get("source_id") or e.get("topic") or ""
+
+
+def _source_name(source: str | None, lang: str) -> str:
+    if not source:
+        return ""
+    try:
+        return text(lang, f"source_{source}")
+    except KeyError:
+        return source
+
+
+def _event_value(e: Mapping[str, Any]) -> str:
+    if e.get("value") is not None:
+        return plain(e["value"])
+    if e.get("pm25") is not None:
+        return f"PM2.5 {plain(e['pm25'])}"
+    return (e.get("description") or "")[:40]
+
+
+def _reporter(e: Mapping[str, Any]) -> str:
+    name, phone = e.get("reporter_name"), e.get("reporter_phone")
+    return " ".join(x for x in (name, phone) if x)
+
+
+def _table(head: Sequence[str], rows: Sequence[Sequence[Any]]) -> html.Table:
+    return html.Table([html.Thead(html.Tr([html.Th(h) for h in head])) if any(head) else None,
+                       html.Tbody([html.Tr([html.Td(c) for c in r]) for r in rows])],
+                      className="og-table")
