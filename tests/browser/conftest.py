@@ -42,3 +42,51 @@ def page(browser):
         yield tab
     finally:
         context.close()
+
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+@pytest.fixture
+def serve():
+    """Return a function that serves a DashboardContext on a free loopback port and gives
+    its base URL (servers stop at teardown)."""
+    from onegrid.dashboard import create_app, start_server
+
+    running = []
+
+    def start(ctx) -> str:
+        server = start_server(create_app(ctx), port=0)
+        running.append(server)
+        return server.url
+
+    yield start
+    for server in running:
+        server.stop()
+
+
+def login(page, base_url: str, user: str, password: str = "onegrid", path: str = "",
+          lang: str = "zh") -> None:
+    """Sign in on the login page as `user` and wait for the shell to draw `path`."""
+    page.goto(f"{base_url}login?lang={lang}&next=/{path.lstrip('/')}" if path
+              else f"{base_url}login?lang={lang}", wait_until="domcontentloaded")
+    page.fill("#login-user", user)
+    page.fill("#login-password", password)
+    page.click("#login-submit")
+    page.wait_for_selector("#shell-page > *", timeout=30_000)
+
+
+def watch(page, base_url: str) -> dict[str, list[str]]:
+    """Collect page errors and requests that leave loopback (the pages must work offline)."""
+    seen: dict[str, list[str]] = {"errors": [], "outside": []}
+    page.on("pageerror", lambda exc: seen["errors"].append(str(exc)))
+    page.on("request", lambda req: req.url.startswith((base_url, "blob:", "data:"))
+            or seen["outside"].append(req.url))
+    return seen
+
+
+def screenshot(page, name: str) -> None:
+    """Save a screenshot of the page to docs/screenshots/`name` (the README shows them)."""
+    page.wait_for_timeout(500)  # let maps and charts finish painting
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / name))
