@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any, Final
 
 import numpy as np
-from dash import ALL, Dash, Input, Output, Patch, State, dcc, html, no_update
+from dash import ALL, Dash, Input, Output, State, dcc, html, no_update
 from dash import ctx as dash_ctx
 from dash.exceptions import PreventUpdate
 from plotly.utils import PlotlyJSONEncoder
@@ -44,7 +45,11 @@ from onegrid.dashboard.views.overview import ACK, OPEN, SHOW, W
 from onegrid.geo.boundaries import boundaries_geojson
 from onegrid.geo.cells import cells_to_latlng
 
-MAP: Final = "map-graph"
+MAP: Final = "map-leaflet"
+HEX: Final = "map-hex"
+MARKERS: Final = {"incidents": "map-incidents", "alerts": "map-alerts", "cases": "map-cases"}
+BOUNDARIES: Final = {level: f"map-boundary-{level}" for level in hexmap.BOUNDARY_LEVELS}
+LEGEND: Final = "map-legend"
 VIEW: Final = "map-view"
 DRAWN: Final = "map-drawn"
 MEASURE: Final = "map-measure"
@@ -68,9 +73,10 @@ CHECK: Final = "map-check"
 SEND: Final = "map-send"
 PENDING: Final = "map-pending"
 ACTION_STATUS: Final = "map-action-status"
-IDS: Final = (MAP, VIEW, DRAWN, MEASURE, WINDOW, LAYERS, ERROR, STATUS, TABS, QUEUE,
-              QUEUE_DIGEST, PICK, DETAIL, DETAIL_DIGEST, TARGET, CATEGORY, DEPT, OVERRIDE,
-              REASON, NOTE, CHECK, SEND, PENDING, ACTION_STATUS)
+IDS: Final = (MAP, HEX, *MARKERS.values(), *BOUNDARIES.values(), LEGEND, VIEW, DRAWN,
+              MEASURE, WINDOW, LAYERS, ERROR, STATUS, TABS, QUEUE, QUEUE_DIGEST, PICK, DETAIL,
+              DETAIL_DIGEST, TARGET, CATEGORY, DEPT, OVERRIDE, REASON, NOTE, CHECK, SEND,
+              PENDING, ACTION_STATUS)
 
 WINDOWS_MIN: Final = (15, 60, 1440)
 DEFAULT_WINDOW_MIN: Final = 60
@@ -84,9 +90,10 @@ ACTING_ROLES: Final = frozenset({Role.COMMAND, Role.ENV_OFFICER})
 def layout(ctx: DashboardContext, actor: Actor, lang: str, path: str) -> html.Div:
     """Return the command map for `actor` in `lang`."""
     center, zoom = _home_view(ctx)
-    figure = hexmap.base_figure(
-        center=center, zoom=zoom, tile_url=ctx.tile_url, visible_levels=DEFAULT_LAYERS,
-        boundaries={lvl: boundaries_geojson(ctx.regions, lvl) for lvl in hexmap.BOUNDARY_LEVELS})
+    the_map = hexmap.map_component(
+        MAP, center=center, zoom=zoom, hex_id=HEX, marker_ids=MARKERS, boundary_ids=BOUNDARIES,
+        boundaries={lvl: boundaries_geojson(ctx.regions, lvl) for lvl in hexmap.BOUNDARY_LEVELS},
+        visible_levels=DEFAULT_LAYERS, tile_url=ctx.tile_url)
     tools = html.Div([
         html.Span(W(lang, "measure")),
         dcc.RadioItems([{"label": W(lang, f"measure_{m}"), "value": m} for m in reads.MEASURES],
@@ -116,12 +123,11 @@ def layout(ctx: DashboardContext, actor: Actor, lang: str, path: str) -> html.Di
         tools,
         html.Div(id=ERROR, className="og-error"),
         html.Div([
-            html.Div(dcc.Graph(id=MAP, figure=figure, style={"height": "100%"},
-                               config={"scrollZoom": True, "displaylogo": False}),
+            html.Div([the_map, html.Div(id=LEGEND, className="og-legend")],
                      className="og-mapwrap"),
             side,
         ], className="og-mapgrid"),
-        dcc.Store(id=VIEW, data={"res": hexmap.zoom_to_res(zoom), "zoom": zoom, "bbox": None}),
+        dcc.Store(id=VIEW, data=hexmap.view_of(zoom, None)),
         dcc.Store(id=DRAWN), dcc.Store(id=QUEUE_DIGEST), dcc.Store(id=PICK),
         dcc.Store(id=DETAIL_DIGEST), dcc.Store(id=PENDING),
     ])
@@ -154,19 +160,33 @@ def _city_cells(regions) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def _home_view(ctx: DashboardContext) -> tuple[tuple[float, float], float]:
     west, south, east, north = ctx.regions.districts.total_bounds
     return ((south + north) / 2, (west + east) / 2), \
-        hexmap.bounds_to_zoom((west, south, east, north), 900, 640)
+        hexmap.bounds_to_zoom((west, south, east, north), 900, 680)
 
 
 # -- the map -------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class MapTick:
+    """What one tick changes on the map. `hex_data` and a marker layer's data are None
+    when the browser already has them (only the values in `hex_hideout` go then)."""
+
+    hex_data: dict[str, Any] | None
+    hex_hideout: dict[str, Any]
+    digest: str
+    markers: dict[str, dict[str, Any] | None]
+    marker_digest: str
+    legend: list
+
+
 def map_update(ctx: DashboardContext, actor: Actor, measure: str | None, window_min: int | None,
                layers: list[str] | None, view: dict[str, Any] | None, lang: str | None,
-               drawn: str | None) -> tuple[Patch, str]:
-    """Return (figure patch, digest of the polygons drawn) for this tick.
+               drawn: str | None, markers_drawn: str | None = None) -> MapTick:
+    """Return what this tick changes on the map for `actor`.
 
     Polygons are sent only when the cells in view changed; otherwise only values.
     """
     scope = ctx.scope(actor)
+    lang = lang or "zh"
     measure = measure if measure in reads.MEASURES else "events"
     window = window_min if window_min in WINDOWS_MIN else DEFAULT_WINDOW_MIN
     layers = layers or []
@@ -177,24 +197,25 @@ def map_update(ctx: DashboardContext, actor: Actor, measure: str | None, window_
     since = now - timedelta(minutes=window)
     data_cells, data_values = reads.measure_values(ctx.store, scope, measure, res, since, now,
                                                    bbox)
-    city, lat, lng = _city_cells(ctx.regions)
-    in_view = hexmap.city_cells_in_view(city, lat, lng, res, bbox)
-    if not scope.city_wide:
-        in_view = np.zeros(0, dtype=np.uint64)  # a region user sees the cells with data
+    in_view = np.zeros(0, dtype=np.uint64)
+    if scope.city_wide:  # a region user sees the cells with data, not the whole city
+        city, lat, lng = _city_cells(ctx.regions)
+        in_view = hexmap.city_cells_in_view(city, lat, lng, res, bbox)
     cells = hexmap.layer_cells(in_view, data_cells)
     digest = hexmap.cells_digest(res, cells)
-    patch = Patch()
-    hover = f"{W(lang, 'cell_hover')} %{{location}}<br>{W(lang, f'measure_{measure}')} " \
-            "%{z}<extra></extra>"
-    hexmap.hex_patch(patch, cells, hexmap.values_for(cells, data_cells, data_values),
-                     measure=measure, title=W(lang, f"measure_{measure}"),
-                     with_geometry=digest != drawn, hover=hover)
-    for kind in MARKER_LAYERS:
-        markers = _markers(ctx, scope, kind, since, now, bbox, lang) if kind in layers else []
-        hexmap.markers_patch(patch, kind, markers, kind in layers)
-    hexmap.layers_patch(patch, [lvl for lvl in hexmap.BOUNDARY_LEVELS if lvl in layers],
-                        ctx.tile_url)
-    return patch, digest
+    label = W(lang, f"measure_{measure}")
+    hideout = hexmap.hex_hideout(hexmap.values_for(cells, data_cells, data_values), measure,
+                                 label)
+    markers = {kind: hexmap.points_to_geojson(
+        _markers(ctx, scope, kind, since, now, bbox, lang) if kind in layers else [], kind)
+        for kind in MARKER_LAYERS}
+    marker_digest = _digest(markers)
+    return MapTick(
+        hex_data=None if digest == drawn else hexmap.cells_to_geojson(cells),
+        hex_hideout=hideout, digest=digest,
+        markers=markers if marker_digest != markers_drawn else dict.fromkeys(markers),
+        marker_digest=marker_digest,
+        legend=hexmap.legend(measure, hideout["max"], label))
 
 
 def _markers(ctx, scope, kind: str, since, now, bbox, lang: str) -> list[dict[str, Any]]:
@@ -234,7 +255,7 @@ def side_update(ctx: DashboardContext, actor: Actor, lang: str | None,
 
 
 def pick_from(trigger: Any, click: dict | None) -> dict[str, str] | None:
-    """Return what the user picked: from a map click, or an alert's show / open button."""
+    """Return what the user picked: a clicked map feature, or an alert's show / open button."""
     if isinstance(trigger, dict) and trigger.get("type") in (SHOW, OPEN):
         return {"kind": "alerts", "id": trigger["id"]}
     return hexmap.click_to_pick(click)
@@ -424,21 +445,37 @@ def register(app: Dash, ctx: DashboardContext) -> None:
     """Attach the command map's callbacks to `app`."""
     lang_in = Input(ids.LANGUAGE, "value")
 
-    @user_callback(app, ctx, [Output(VIEW, "data")], [Input(MAP, "relayoutData")],
+    @user_callback(app, ctx, [Output(VIEW, "data")],
+                   [Input(MAP, "zoom"), Input(MAP, "bounds"), State(VIEW, "data")],
                    prevent_initial_call=True)
-    def follow_zoom(actor, relayout):
-        found = hexmap.relayout_to_view(relayout)
-        return no_update if found is None else found
+    def follow_view(actor, zoom, bounds, current):
+        found = hexmap.view_of(zoom, bounds)
+        return no_update if found == current else found
 
-    @user_callback(app, ctx, [Output(MAP, "figure"), Output(DRAWN, "data"),
-                              Output(ERROR, "children")],
+    map_outputs = [Output(HEX, "data"), Output(HEX, "hideout"),
+                   *[Output(m, "data") for m in MARKERS.values()],
+                   Output(DRAWN, "data"), Output(LEGEND, "children"), Output(ERROR, "children")]
+
+    @user_callback(app, ctx, map_outputs,
                    [Input(ids.TICK, "n_intervals"), Input(MEASURE, "value"),
                     Input(WINDOW, "value"), Input(LAYERS, "value"), Input(VIEW, "data"),
                     lang_in, State(DRAWN, "data")],
-                   fallback=lambda: (no_update, no_update, text("zh", "error")))
+                   fallback=lambda: (*[no_update] * (len(map_outputs) - 1), text("zh", "error")))
     def refresh_map(actor, _tick, measure, window, layers, view_data, lang, drawn):
-        patch, digest = map_update(ctx, actor, measure, window, layers, view_data, lang, drawn)
-        return patch, digest, ""
+        drawn = drawn or {}
+        tick = map_update(ctx, actor, measure, window, layers, view_data, lang,
+                          drawn.get("cells"), drawn.get("markers"))
+        marker_data = [no_update if tick.markers[k] is None else tick.markers[k]
+                       for k in MARKERS]
+        return (no_update if tick.hex_data is None else tick.hex_data, tick.hex_hideout,
+                *marker_data, {"cells": tick.digest, "markers": tick.marker_digest},
+                tick.legend, "")
+
+    @user_callback(app, ctx, [Output(b, "hideout") for b in BOUNDARIES.values()],
+                   [Input(LAYERS, "value")])
+    def boundaries(actor, layers):
+        return tuple(hexmap.boundary_hideout(level, level in (layers or []))
+                     for level in BOUNDARIES)
 
     @user_callback(app, ctx, [Output(STATUS, "children"), Output(QUEUE, "children"),
                               Output(QUEUE_DIGEST, "data")],
@@ -447,14 +484,16 @@ def register(app: Dash, ctx: DashboardContext) -> None:
         return side_update(ctx, actor, lang, digest)
 
     @user_callback(app, ctx, [Output(PICK, "data"), Output(TABS, "value")],
-                   [Input(MAP, "clickData"), Input({"type": SHOW, "id": ALL}, "n_clicks"),
+                   [Input(HEX, "clickData"), *[Input(m, "clickData") for m in MARKERS.values()],
+                    Input({"type": SHOW, "id": ALL}, "n_clicks"),
                     Input({"type": OPEN, "id": ALL}, "n_clicks")],
                    prevent_initial_call=True)
-    def pick(actor, click, _shows, _opens):
+    def pick(actor, *_values):
         trigger = dash_ctx.triggered_id
         if isinstance(trigger, dict) and not _clicked():
             raise PreventUpdate  # a list re-rendered: its buttons were not pressed
-        found = pick_from(trigger, click)
+        clicked = dash_ctx.triggered[0]["value"] if dash_ctx.triggered else None
+        found = pick_from(trigger, clicked if isinstance(clicked, dict) else None)
         if found is None:
             raise PreventUpdate
         tab = "dispatch" if isinstance(trigger, dict) and trigger["type"] == OPEN else "details"
