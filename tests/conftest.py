@@ -16,6 +16,8 @@ from onegrid.geo.store import Store
 from onegrid.streams.broker import create_topics, start_broker
 
 _counter = itertools.count()
+# The demo-day store and dashboard contexts, for dashboard and browser tests alike.
+pytest_plugins = ["tests.dashboard.fixtures"]
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,7 @@ import os
 from pathlib import Path
 from typing import Final
 
-from dash import Dash, Input, Output, dcc, html
+from dash import Dash, Input, Output, dcc, html, no_update
 
 from onegrid.alerts.actors import Actor
 from onegrid.dashboard import auth, ids
@@ -96,7 +96,8 @@ def page_for(path: str | None) -> Page | None:
 
 
 def render(ctx: DashboardContext, actor: Actor, path: str | None, lang: str | None):
-    """Return (page content, navigation, user label, sign-out text, product, city) for `path`.
+    """Return (page content, navigation, user label, sign-out text, product, city, banner)
+    for `path`.
 
     `/` goes to the role's home page; a page the role may not open shows a
     sentence, not the page (its callbacks check the role again).
@@ -113,17 +114,19 @@ def render(ctx: DashboardContext, actor: Actor, path: str | None, lang: str | No
     else:
         content = page.layout(ctx, actor, lang, path)
     return (content, nav_links(actor, lang, path), _user_label(actor, lang),
-            text(lang, "sign_out"), text(lang, "product"), _city_name(ctx, lang))
+            text(lang, "sign_out"), text(lang, "product"), _city_name(ctx, lang),
+            text(lang, "read_only") if ctx.sender is None else "")
 
 
 def _register_shell(app: Dash, ctx: DashboardContext) -> None:
     @user_callback(app, ctx,
                    [Output(ids.PAGE, "children"), Output(ids.NAV, "children"),
                     Output(ids.USER, "children"), Output(ids.SIGN_OUT, "children"),
-                    Output(ids.PRODUCT, "children"), Output(ids.CITY, "children")],
+                    Output(ids.PRODUCT, "children"), Output(ids.CITY, "children"),
+                    Output(ids.BANNER, "children")],
                    [Input(ids.URL, "pathname"), Input(ids.LANGUAGE, "value")],
                    fallback=lambda: (html.Div(text("zh", "error"), className="og-error"),
-                                     *([None] * 5)))
+                                     *([no_update] * 6)))
     def route(actor: Actor, path: str | None, lang: str | None):
         return render(ctx, actor, path, lang)
 

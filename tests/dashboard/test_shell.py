@@ -77,7 +77,9 @@ def test_a_page_the_role_may_not_open_shows_a_sentence_not_the_page(dash_ctx, ac
 
 
 def test_the_shell_speaks_the_chosen_language(dash_ctx, actor):
-    _, nav, user, sign_out, product, city = shell.render(dash_ctx, actor("CC-01"), "/map", "en")
+    _, nav, user, sign_out, product, city, banner = shell.render(dash_ctx, actor("CC-01"),
+                                                                 "/map", "en")
+    assert banner.startswith("This node has no Kafka")
     assert sign_out == "Sign out" and product.startswith("One network")
     assert city == dash_ctx.registry.name_en and "command centre" in user
     assert nav[0].children == "City overview"

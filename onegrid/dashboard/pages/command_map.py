@@ -238,15 +238,19 @@ def _markers(ctx, scope, kind: str, since, now, bbox, lang: str) -> list[dict[st
 # -- the side panel ------------------------------------------------------------------
 
 def side_update(ctx: DashboardContext, actor: Actor, lang: str | None,
-                digest: str | None) -> tuple[list, Any, str]:
-    """Return (status cards, alert queue or no_update, queue digest) for this tick."""
+                digest: str | None, shown: Any = True) -> tuple[list, Any, str]:
+    """Return (status cards, alert queue or no_update, queue digest) for this tick.
+
+    The queue is sent only when it changed, or when the page shows none (`shown`
+    empty: the page was just drawn again, e.g. in another language).
+    """
     scope = ctx.scope(actor)
     now = ctx.clock()
     cards = view.status_cards(reads.status(ctx.store, scope, now), lang or "zh")
     rows = alert_reads.alert_queue(ctx.store, scope)
     new = _digest([(r["alert_id"], r["state"], r.get("level"), r.get("acked_by"),
                     r.get("case_id"), r.get("value")) for r in rows] + [lang])
-    if new == digest:
+    if new == digest and shown:
         return cards, no_update, digest
     rules = {r.id: r for r in ctx.rule_set()}
     queue = view.alert_queue(rows, lang or "zh", tz=ctx.registry.timezone, now=now, rules=rules,
@@ -479,9 +483,10 @@ def register(app: Dash, ctx: DashboardContext) -> None:
 
     @user_callback(app, ctx, [Output(STATUS, "children"), Output(QUEUE, "children"),
                               Output(QUEUE_DIGEST, "data")],
-                   [Input(ids.TICK, "n_intervals"), lang_in, State(QUEUE_DIGEST, "data")])
-    def refresh_side(actor, _tick, lang, digest):
-        return side_update(ctx, actor, lang, digest)
+                   [Input(ids.TICK, "n_intervals"), lang_in, State(QUEUE_DIGEST, "data"),
+                    State(QUEUE, "children")])
+    def refresh_side(actor, _tick, lang, digest, shown):
+        return side_update(ctx, actor, lang, digest, shown)
 
     @user_callback(app, ctx, [Output(PICK, "data"), Output(TABS, "value")],
                    [Input(HEX, "clickData"), *[Input(m, "clickData") for m in MARKERS.values()],
@@ -501,11 +506,12 @@ def register(app: Dash, ctx: DashboardContext) -> None:
 
     @user_callback(app, ctx, [Output(DETAIL, "children"), Output(DETAIL_DIGEST, "data")],
                    [Input(PICK, "data"), Input(ids.TICK, "n_intervals"), lang_in,
-                    State(WINDOW, "value"), State(DETAIL_DIGEST, "data")])
-    def detail(actor, picked, _tick, lang, window, digest):
+                    State(WINDOW, "value"), State(DETAIL_DIGEST, "data"),
+                    State(DETAIL, "children")])
+    def detail(actor, picked, _tick, lang, window, digest, shown):
         content = detail_for(ctx, actor, picked, lang or "zh", window)
         new = _digest(content)
-        return (no_update, digest) if new == digest else (content, new)
+        return (no_update, digest) if new == digest and shown else (content, new)
 
     @user_callback(app, ctx, [Output(TARGET, "children"), Output(CATEGORY, "options"),
                               Output(CATEGORY, "value"), Output(DEPT, "options"),
