@@ -350,7 +350,7 @@ def cmd_up(args) -> int:
                      partitions=args.partitions, host=args.host, port=args.port,
                      rate=args.rate, seed=args.seed, simulate=not args.no_simulator,
                      tile_url=args.tile_url, session_timeout_ms=args.session_timeout_ms,
-                     client_config=_kafka_options(args))
+                     client_config=_kafka_options(args), backfill_s=args.history)
     return run_up(opts, city, _rules(args, city), _cases(args, city))
 
 
@@ -370,6 +370,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rate", type=float, default=200.0, help="simulated messages/s (default 200)")
     p.add_argument("--seed", type=int, default=7, help="simulator seed (default 7)")
     p.add_argument("--no-simulator", action="store_true", help="do not send demo traffic")
+    p.add_argument("--history", type=float, default=3600.0, metavar="SECONDS",
+                   help="simulated history sent at start, so the map is not empty (default 3600)")
     p.add_argument("--tile-url", default=_env("ONEGRID_TILE_URL"),
                    help="raster tile URL template for the map (default: no tiles)")
     p.add_argument("--session-timeout-ms", type=int, default=8000)

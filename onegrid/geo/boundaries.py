@@ -9,10 +9,12 @@ is left to `regions`.
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 from typing import Any, Final
 
 import geopandas as gpd
+from shapely.geometry import MultiPolygon, Polygon
 
 from onegrid.geo.regions import LEVELS, Regions, level_to_features
 
@@ -40,7 +42,25 @@ def _cached(regions: Regions, level: str, simplify_m: float) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": level_to_features(frame, _PRECISION)}
 
 
+# Holes smaller than this are slivers left where neighbouring polygons almost meet
+# (the demo city's districts are unions of streets): drawn, they are stray dashes.
+_SLIVER_M2: Final = 50_000.0
+
+
+def _without_slivers(geom):
+    """Return a polygon (or multipolygon) without its sliver holes."""
+    if geom is None or geom.geom_type not in ("Polygon", "MultiPolygon"):
+        return geom
+    scale = _M_PER_DEG_LAT ** 2 * math.cos(math.radians(geom.centroid.y))  # deg² -> m²
+    parts = geom.geoms if geom.geom_type == "MultiPolygon" else [geom]
+    kept = [Polygon(p.exterior, [r for r in p.interiors if Polygon(r).area * scale >= _SLIVER_M2])
+            for p in parts]
+    return kept[0] if len(kept) == 1 else MultiPolygon(kept)
+
+
 def _simplified(frame: gpd.GeoDataFrame, simplify_m: float) -> gpd.GeoDataFrame:
+    frame = frame.copy()
+    frame["geometry"] = frame.geometry.map(_without_slivers)
     if simplify_m <= 0:
         return frame
     # A degree of longitude is shorter than one of latitude, so a tolerance in latitude

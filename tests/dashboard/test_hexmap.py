@@ -78,7 +78,9 @@ def test_the_map_draws_no_tiles_unless_given_a_tile_url():
           "boundaries": {}, "visible_levels": ["district"]}
     plain = hexmap.map_component("m", **kw)
     names = [type(c).__name__ for c in plain.children]
-    assert "TileLayer" not in names and names.count("GeoJSON") == 6
+    layers = [type(g).__name__ for pane in plain.children
+              for g in (pane.children if isinstance(pane.children, list) else [pane.children])]
+    assert "TileLayer" not in names and layers.count("GeoJSON") == 6
     tiles = hexmap.map_component("m", tile_url="https://tiles.example/{z}/{x}/{y}.png", **kw)
     assert type(tiles.children[0]).__name__ == "TileLayer"
     assert tiles.children[0].url == "https://tiles.example/{z}/{x}/{y}.png"

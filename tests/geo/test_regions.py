@@ -153,3 +153,17 @@ def test_boundaries_for_the_map_are_small_and_complete(regions, level):
 def test_unknown_boundary_level_is_refused(regions):
     with pytest.raises(ValueError, match="unknown level"):
         boundaries_geojson(regions, "province")
+
+
+def test_map_boundaries_drop_sliver_holes_but_keep_real_ones():
+    from shapely.geometry import Polygon
+
+    from onegrid.geo.boundaries import _without_slivers
+
+    d = 0.01  # about 1 km: a real hole; 0.0005 deg (~50 m) across is a sliver
+    outer = [(121.0, 31.0), (121.1, 31.0), (121.1, 31.1), (121.0, 31.1)]
+    real = [(121.02, 31.02), (121.02 + d, 31.02), (121.02 + d, 31.02 + d), (121.02, 31.02 + d)]
+    sliver = [(121.06, 31.06), (121.0605, 31.06), (121.0605, 31.0605), (121.06, 31.0605)]
+    cleaned = _without_slivers(Polygon(outer, [real, sliver]))
+    assert len(cleaned.interiors) == 1
+    assert cleaned.interiors[0].bounds[0] == 121.02

@@ -239,19 +239,24 @@ def map_component(map_id: str, *, center: tuple[float, float], zoom: float, hex_
     layers: list[Any] = []
     if tile_url:
         layers.append(dl.TileLayer(url=tile_url, maxZoom=MAX_ZOOM))
-    # Drawn in this order: cells, then the boundaries over them, then markers on top.
-    layers.append(dl.GeoJSON(id=hex_id, data=EMPTY, style={"variable": f"{_FN}.hexStyle"},
-                             onEachFeature={"variable": f"{_FN}.hexTooltip"},
-                             hideout=hex_hideout([], "events", "")))
-    for level in reversed(BOUNDARY_LEVELS):  # finest first, so districts draw on top
-        layers.append(dl.GeoJSON(
-            id=boundary_ids[level], data=boundaries.get(level, EMPTY), interactive=False,
-            style={"variable": f"{_FN}.boundaryStyle"},
-            hideout=boundary_hideout(level, level in visible_levels)))
-    for kind, marker_id in marker_ids.items():
-        layers.append(dl.GeoJSON(id=marker_id, data=EMPTY,
-                                 pointToLayer={"variable": f"{_FN}.marker"},
-                                 hideout=MARKER_STYLES[kind]))
+    # Panes fix the drawing order: cells, then boundaries over them, then markers. Without
+    # them the order is whichever layer finished loading last (GeoJSON loads async).
+    layers.append(dl.Pane(dl.GeoJSON(
+        id=hex_id, data=EMPTY, style={"variable": f"{_FN}.hexStyle"},
+        onEachFeature={"variable": f"{_FN}.hexTooltip"}, hideout=hex_hideout([], "events", "")),
+        name="og-cells", style={"zIndex": 400}))
+    bounds = [dl.Pane(dl.GeoJSON(
+        id=boundary_ids[level], data=boundaries.get(level, EMPTY), interactive=False,
+        style={"variable": f"{_FN}.boundaryStyle"},
+        hideout=boundary_hideout(level, level in visible_levels)),
+        name=f"og-{level}", style={"zIndex": 440 - 10 * i, "pointerEvents": "none"})
+        for i, level in enumerate(BOUNDARY_LEVELS)]  # districts on top
+    layers += bounds
+    layers.append(dl.Pane([dl.GeoJSON(id=marker_id, data=EMPTY,
+                                      pointToLayer={"variable": f"{_FN}.marker"},
+                                      hideout=MARKER_STYLES[kind])
+                           for kind, marker_id in marker_ids.items()],
+                          name="og-markers", style={"zIndex": 460}))
     return dl.Map(layers, id=map_id, center=list(center), zoom=zoom, minZoom=MIN_ZOOM,
                   maxZoom=MAX_ZOOM, preferCanvas=True, trackViewport=True, zoomSnap=ZOOM_SNAP,
                   zoomDelta=0.5, wheelPxPerZoomLevel=120,

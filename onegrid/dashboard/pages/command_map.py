@@ -81,7 +81,7 @@ IDS: Final = (MAP, HEX, *MARKERS.values(), *BOUNDARIES.values(), LEGEND, VIEW, D
 WINDOWS_MIN: Final = (15, 60, 1440)
 DEFAULT_WINDOW_MIN: Final = 60
 MARKER_LAYERS: Final = ("incidents", "alerts", "cases")
-DEFAULT_LAYERS: Final = ("alerts", "cases", "district", "street")
+DEFAULT_LAYERS: Final = ("alerts", "district", "street")
 ACTING_ROLES: Final = frozenset({Role.COMMAND, Role.ENV_OFFICER})
 
 
