@@ -103,10 +103,19 @@ def send(ctx, actor: Actor, action: str, case_row: Mapping[str, Any] | None = No
         raise ActionFailed(str(exc)) from None
 
 
-def outcome(store, command_id: str) -> Outcome | None:
-    """Return the engine's decision about a command, or None while it has not decided."""
-    rows = store.query("SELECT command_id, outcome, code, reason, case_id FROM case_commands "
-                       "WHERE command_id = ?", [command_id]).to_pylist()
+def outcome(store, command_id: str, actor_id: str | None = None) -> Outcome | None:
+    """Return the engine's decision about a command, or None while it has not decided.
+
+    With `actor_id`, only a command that actor sent is answered: a page asks about
+    the commands its user sent, and an id from anywhere else tells nothing.
+    """
+    sql = ("SELECT command_id, outcome, code, reason, case_id FROM case_commands "
+           "WHERE command_id = ?")
+    params: list = [command_id]
+    if actor_id is not None:
+        sql += " AND actor = ?"
+        params.append(actor_id)
+    rows = store.query(sql, params).to_pylist()
     return Outcome(**rows[0]) if rows else None
 
 

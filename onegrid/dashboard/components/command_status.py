@@ -24,15 +24,18 @@ def pending(command_id: str, action: str, now: datetime) -> dict[str, Any]:
     return {"command_id": command_id, "action": action, "sent_at": now.timestamp()}
 
 
-def describe(ctx, lang: str, sent: dict[str, Any] | None
+def describe(ctx, lang: str, sent: dict[str, Any] | None, actor=None
              ) -> tuple[str, str, dict[str, Any] | None]:
-    """Return (text, css class, what to keep waiting for) for a sent command.
+    """Return (text, css class, what to keep waiting for) for a command `actor` sent.
 
-    The third value is None once there is nothing more to wait for.
+    The third value is None once there is nothing more to wait for. `sent` comes
+    back from the page, so the answer is looked up only among the signed-in
+    actor's own commands.
     """
     if not sent:
         return "", "og-status-line", None
-    found = actions.outcome(ctx.store, sent["command_id"])
+    found = actions.outcome(ctx.store, sent["command_id"],
+                            actor.actor_id if actor is not None else None)
     if found is None:
         waited = ctx.clock().timestamp() - float(sent.get("sent_at") or 0)
         if waited > WAIT_S:

@@ -557,7 +557,7 @@ def register(app: Dash, ctx: DashboardContext) -> None:
     def follow_up(actor, _tick, waiting, lang):
         if not waiting:
             raise PreventUpdate
-        return command_status.describe(ctx, lang or "zh", waiting)
+        return command_status.describe(ctx, lang or "zh", waiting, actor)
 
 
 def _clicked() -> bool:
