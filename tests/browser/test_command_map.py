@@ -53,8 +53,10 @@ def test_the_command_map_draws_follows_the_zoom_and_explains_an_alert(page, serv
     page.wait_for_timeout(3000)
     assert max(hex_resolutions(responses)) >= 9, hex_resolutions(responses)
 
-    # "Show" on the first alert of the queue explains why it fired.
-    page.locator(f"#{page_ids.QUEUE} button", has_text="定位").first.click()
+    # Picking the first alert of the queue and asking for details explains why it fired.
+    page.locator(f"#{page_ids.QUEUE} td[data-dash-column=rule]").first.click()
+    page.wait_for_function(f"{text_of(page_ids.PICKED)}.includes('已选')", timeout=15_000)
+    page.click(f"#{page_ids.DETAILS_BUTTON}")
     page.wait_for_function(f"{text_of(page_ids.DETAIL)}.includes('为什么告警')", timeout=15_000)
     assert "阈值" in page.text_content(f"#{page_ids.DETAIL}")
 

@@ -21,7 +21,7 @@ from functools import lru_cache
 from typing import Any, Final
 
 import numpy as np
-from dash import ALL, Dash, Input, Output, State, dcc, html, no_update
+from dash import ALL, Dash, Input, Output, State, dash_table, dcc, html, no_update
 from dash import ctx as dash_ctx
 from dash.exceptions import PreventUpdate
 from plotly.utils import PlotlyJSONEncoder
@@ -41,7 +41,7 @@ from onegrid.dashboard.queries import alerts as alert_reads
 from onegrid.dashboard.queries import cases as case_reads
 from onegrid.dashboard.queries import overview as reads
 from onegrid.dashboard.views import overview as view
-from onegrid.dashboard.views.overview import ACK, OPEN, SHOW, W
+from onegrid.dashboard.views.overview import SHOW, W
 from onegrid.geo.boundaries import boundaries_geojson
 from onegrid.geo.cells import cells_to_latlng
 
@@ -73,16 +73,21 @@ CHECK: Final = "map-check"
 SEND: Final = "map-send"
 PENDING: Final = "map-pending"
 ACTION_STATUS: Final = "map-action-status"
+PICKED: Final = "map-picked"
+DETAILS_BUTTON: Final = "map-details-button"
+ACK_BUTTON: Final = "map-ack-button"
+OPEN_BUTTON: Final = "map-open-button"
 IDS: Final = (MAP, HEX, *MARKERS.values(), *BOUNDARIES.values(), LEGEND, VIEW, DRAWN,
               MEASURE, WINDOW, LAYERS, ERROR, STATUS, TABS, QUEUE, QUEUE_DIGEST, PICK, DETAIL,
               DETAIL_DIGEST, TARGET, CATEGORY, DEPT, OVERRIDE, REASON, NOTE, CHECK, SEND,
-              PENDING, ACTION_STATUS)
+              PENDING, ACTION_STATUS, PICKED, DETAILS_BUTTON, ACK_BUTTON, OPEN_BUTTON)
 
 WINDOWS_MIN: Final = (15, 60, 1440)
 DEFAULT_WINDOW_MIN: Final = 60
 MARKER_LAYERS: Final = ("incidents", "alerts", "cases")
 DEFAULT_LAYERS: Final = ("alerts", "district", "street")
 ACTING_ROLES: Final = frozenset({Role.COMMAND, Role.ENV_OFFICER})
+QUEUE_VALUES_S: Final = 15
 
 
 # -- layout ----------------------------------------------------------------------
@@ -108,10 +113,18 @@ def layout(ctx: DashboardContext, actor: Actor, lang: str, path: str) -> html.Di
     ], className="og-maptools")
     side = html.Div([
         html.Div(id=STATUS, className="og-cards"),
+        html.Div([html.Div(W(lang, "pick_alert"), id=PICKED, className="og-muted"),
+                  html.Div([
+                      html.Button(W(lang, "details_btn"), id=DETAILS_BUTTON, n_clicks=0,
+                                  className="og-secondary", disabled=True),
+                      html.Button(W(lang, "ack"), id=ACK_BUTTON, n_clicks=0,
+                                  className="og-secondary", disabled=True),
+                      html.Button(W(lang, "open_case"), id=OPEN_BUTTON, n_clicks=0,
+                                  disabled=True)], className="og-row")],
+                 className="og-panel og-actionbar"),
         html.Div(id=ACTION_STATUS, className="og-status-line"),
         dcc.Tabs(id=TABS, value="queue", children=[
-            dcc.Tab(label=W(lang, "queue"), value="queue",
-                    children=dcc.Loading(html.Div(id=QUEUE, className="og-panel"))),
+            dcc.Tab(label=W(lang, "queue"), value="queue", children=_queue_table(lang)),
             dcc.Tab(label=W(lang, "details"), value="details",
                     children=html.Div(html.Div(W(lang, "pick_hint"), className="og-muted"),
                                       id=DETAIL, className="og-panel")),
@@ -131,6 +144,26 @@ def layout(ctx: DashboardContext, actor: Actor, lang: str, path: str) -> html.Di
         dcc.Store(id=DRAWN), dcc.Store(id=QUEUE_DIGEST), dcc.Store(id=PICK),
         dcc.Store(id=DETAIL_DIGEST), dcc.Store(id=PENDING),
     ])
+
+
+def _queue_table(lang: str) -> html.Div:
+    """Return the alert queue: a table whose rows update in place while the selection
+    stays (a list redrawn under the pointer every tick could not be clicked)."""
+    return html.Div(dash_table.DataTable(
+        id=QUEUE, columns=view.queue_columns(lang), data=[], row_selectable=False,
+        page_size=25, cell_selectable=True, sort_action="none",
+        style_table={"overflowX": "auto"}, style_as_list_view=True,
+        style_cell={"fontFamily": "inherit", "fontSize": "13px", "padding": "4px 6px",
+                    "textAlign": "left", "whiteSpace": "normal", "height": "auto",
+                    "cursor": "pointer"},
+        style_header={"fontWeight": "500", "color": "#5b6b7d", "background": "#fff"},
+        style_data_conditional=[
+            {"if": {"filter_query": '{state_code} = "firing"', "column_id": "state"},
+             "color": "#922b21", "fontWeight": "600"},
+            {"if": {"filter_query": "{severity} >= 4", "column_id": "rule"},
+             "color": "#922b21", "fontWeight": "600"},
+            {"if": {"state": "active"}, "backgroundColor": "#eaf1fb", "border": "none"},
+        ]), className="og-panel")
 
 
 def _dispatch_form(lang: str) -> html.Div:
@@ -239,30 +272,48 @@ def _markers(ctx, scope, kind: str, since, now, bbox, lang: str) -> list[dict[st
 
 def side_update(ctx: DashboardContext, actor: Actor, lang: str | None,
                 digest: str | None, shown: Any = True) -> tuple[list, Any, str]:
-    """Return (status cards, alert queue or no_update, queue digest) for this tick.
+    """Return (status cards, alert queue rows or no_update, queue digest) for this tick.
 
-    The queue is sent only when it changed, or when the page shows none (`shown`
+    The rows are sent only when they changed, or when the page shows none (`shown`
     empty: the page was just drawn again, e.g. in another language).
     """
     scope = ctx.scope(actor)
     now = ctx.clock()
     cards = view.status_cards(reads.status(ctx.store, scope, now), lang or "zh")
-    rows = alert_reads.alert_queue(ctx.store, scope)
-    new = _digest([(r["alert_id"], r["state"], r.get("level"), r.get("acked_by"),
-                    r.get("case_id"), r.get("value")) for r in rows] + [lang])
+    rules = {r.id: r for r in ctx.rule_set()}
+    rows = view.alert_queue_rows(alert_reads.alert_queue(ctx.store, scope), lang or "zh",
+                                 now=now, rules=rules, regions=ctx.regions)
+    new = _digest(rows)
     if new == digest and shown:
         return cards, no_update, digest
-    rules = {r.id: r for r in ctx.rule_set()}
-    queue = view.alert_queue(rows, lang or "zh", tz=ctx.registry.timezone, now=now, rules=rules,
-                             regions=ctx.regions, can_act=_can_act(ctx, actor))
-    return cards, queue, new
+    return cards, rows, new
 
 
-def pick_from(trigger: Any, click: dict | None) -> dict[str, str] | None:
-    """Return what the user picked: a clicked map feature, or an alert's show / open button."""
-    if isinstance(trigger, dict) and trigger.get("type") in (SHOW, OPEN):
+def pick_from(trigger: Any, value: Any) -> dict[str, str] | None:
+    """Return what the user picked: a clicked map feature, a row of the alert queue
+    (`active_cell`, whose row_id is the alert id), or a cell panel's "show" button."""
+    if isinstance(trigger, dict) and trigger.get("type") == SHOW:
         return {"kind": "alerts", "id": trigger["id"]}
-    return hexmap.click_to_pick(click)
+    if trigger == QUEUE:
+        row = (value or {}).get("row_id")
+        return {"kind": "alerts", "id": str(row)} if row else None
+    return hexmap.click_to_pick(value if isinstance(value, dict) else None)
+
+
+def action_bar(ctx: DashboardContext, actor: Actor, pick: dict | None, lang: str
+               ) -> tuple[str, bool, bool, bool, str]:
+    """Return (line, details disabled, acknowledge disabled, open disabled, open label)
+    for what is picked: the buttons work on a picked alert the actor may act on."""
+    alert = None
+    if pick and pick.get("kind") == "alerts":
+        alert = alert_reads.alert_row(ctx.store, ctx.scope(actor), pick["id"])
+    rules = {r.id: r for r in ctx.rule_set()}
+    line = view.picked_alert_line(alert, lang, rules, ctx.regions)
+    if pick and pick.get("kind") != "alerts":
+        line = W(lang, "pick_alert")
+    acting = _can_act(ctx, actor) and alert is not None
+    label = W(lang, "dispatch_btn" if alert and alert.get("case_id") else "open_case")
+    return line, pick is None, not acting, not acting, label
 
 
 def detail_for(ctx: DashboardContext, actor: Actor, pick: dict | None, lang: str,
@@ -286,7 +337,7 @@ def detail_for(ctx: DashboardContext, actor: Actor, pick: dict | None, lang: str
         return view.alert_panel(alert, alert_reads.alert_history(ctx.store, scope, item),
                                 alert_reads.evidence_events(ctx.store, scope, alert), lang,
                                 tz=tz, rules={r.id: r for r in ctx.rule_set()},
-                                regions=ctx.regions, can_act=_can_act(ctx, actor))
+                                regions=ctx.regions)
     if kind == "cases":
         case = case_reads.case_row(ctx.store, scope, item)
         if case is None:
@@ -481,28 +532,38 @@ def register(app: Dash, ctx: DashboardContext) -> None:
         return tuple(hexmap.boundary_hideout(level, level in (layers or []))
                      for level in BOUNDARIES)
 
-    @user_callback(app, ctx, [Output(STATUS, "children"), Output(QUEUE, "children"),
+    @user_callback(app, ctx, [Output(STATUS, "children"), Output(QUEUE, "data"),
                               Output(QUEUE_DIGEST, "data")],
                    [Input(ids.TICK, "n_intervals"), lang_in, State(QUEUE_DIGEST, "data"),
-                    State(QUEUE, "children")])
+                    State(QUEUE, "data")])
     def refresh_side(actor, _tick, lang, digest, shown):
         return side_update(ctx, actor, lang, digest, shown)
 
     @user_callback(app, ctx, [Output(PICK, "data"), Output(TABS, "value")],
                    [Input(HEX, "clickData"), *[Input(m, "clickData") for m in MARKERS.values()],
-                    Input({"type": SHOW, "id": ALL}, "n_clicks"),
-                    Input({"type": OPEN, "id": ALL}, "n_clicks")],
+                    Input(QUEUE, "active_cell"), Input({"type": SHOW, "id": ALL}, "n_clicks"),
+                    Input(DETAILS_BUTTON, "n_clicks"), Input(OPEN_BUTTON, "n_clicks")],
                    prevent_initial_call=True)
     def pick(actor, *_values):
         trigger = dash_ctx.triggered_id
+        if trigger in (DETAILS_BUTTON, OPEN_BUTTON):
+            if not _clicked():
+                raise PreventUpdate
+            return no_update, "details" if trigger == DETAILS_BUTTON else "dispatch"
         if isinstance(trigger, dict) and not _clicked():
-            raise PreventUpdate  # a list re-rendered: its buttons were not pressed
-        clicked = dash_ctx.triggered[0]["value"] if dash_ctx.triggered else None
-        found = pick_from(trigger, clicked if isinstance(clicked, dict) else None)
+            raise PreventUpdate  # a panel re-rendered: its buttons were not pressed
+        value = dash_ctx.triggered[0]["value"] if dash_ctx.triggered else None
+        found = pick_from(trigger, value)
         if found is None:
             raise PreventUpdate
-        tab = "dispatch" if isinstance(trigger, dict) and trigger["type"] == OPEN else "details"
-        return found, tab
+        return found, "details" if isinstance(trigger, dict) else no_update
+
+    @user_callback(app, ctx, [Output(PICKED, "children"), Output(DETAILS_BUTTON, "disabled"),
+                              Output(ACK_BUTTON, "disabled"), Output(OPEN_BUTTON, "disabled"),
+                              Output(OPEN_BUTTON, "children")],
+                   [Input(PICK, "data"), lang_in, Input(QUEUE_DIGEST, "data")])
+    def bar(actor, picked, lang, _queue):
+        return action_bar(ctx, actor, picked, lang or "zh")
 
     @user_callback(app, ctx, [Output(DETAIL, "children"), Output(DETAIL_DIGEST, "data")],
                    [Input(PICK, "data"), Input(ids.TICK, "n_intervals"), lang_in,
@@ -541,13 +602,13 @@ def register(app: Dash, ctx: DashboardContext) -> None:
 
     @user_callback(app, ctx, [Output(PENDING, "data", allow_duplicate=True),
                               Output(ACTION_STATUS, "children", allow_duplicate=True)],
-                   [Input({"type": ACK, "id": ALL}, "n_clicks"), State(ids.LANGUAGE, "value")],
+                   [Input(ACK_BUTTON, "n_clicks"), State(PICK, "data"),
+                    State(ids.LANGUAGE, "value")],
                    prevent_initial_call=True)
-    def ack(actor, _clicks, lang):
-        trigger = dash_ctx.triggered_id
-        if not isinstance(trigger, dict) or not _clicked():
+    def ack(actor, clicks, picked, lang):
+        if not clicks or not picked or picked.get("kind") != "alerts":
             raise PreventUpdate
-        return acknowledge(ctx, actor, trigger["id"], lang or "zh")
+        return acknowledge(ctx, actor, picked["id"], lang or "zh")
 
     @user_callback(app, ctx, [Output(ACTION_STATUS, "children", allow_duplicate=True),
                               Output(ACTION_STATUS, "className"),

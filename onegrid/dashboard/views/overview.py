@@ -32,7 +32,10 @@ W: Final = Words({
         "events_stored": "已入库事件", "dead_letters": "死信", "last_minute": "近1分钟入库",
         "firing": "告警中", "open_cases": "在办工单", "overdue_cases": "超期工单",
         "queue": "告警队列", "details": "详情", "dispatch": "派单",
-        "show": "定位", "ack": "确认", "open_case": "立案", "acked_by": "{who} 已确认",
+        "show": "定位", "ack": "确认告警", "open_case": "立案派单", "dispatch_btn": "派单",
+        "details_btn": "查看详情", "acked_by": "{who} 已确认", "since": "持续", "acked": "确认人",
+        "pick_alert": "在告警队列中点选一条告警，或点击地图。",
+        "picked": "已选：{rule} · {grid}",
         "no_alerts": "暂无告警。", "pick_hint": "点击地图上的网格单元、告警或工单查看详情。",
         "cell_title": "网格单元 {cell}（H3 第{res}级）", "stats": "统计（所选时间范围）",
         "metric": "指标", "count": "条数", "mean": "均值", "max": "最大",
@@ -60,8 +63,12 @@ W: Final = Words({
         "last_minute": "Stored last minute", "firing": "Firing alerts",
         "open_cases": "Open cases", "overdue_cases": "Overdue cases",
         "queue": "Alert queue", "details": "Details", "dispatch": "Dispatch",
-        "show": "Show", "ack": "Acknowledge", "open_case": "Open case",
-        "acked_by": "acknowledged by {who}", "no_alerts": "No alerts.",
+        "show": "Show", "ack": "Acknowledge", "open_case": "Open case and dispatch",
+        "dispatch_btn": "Dispatch", "details_btn": "Details",
+        "acked_by": "acknowledged by {who}", "no_alerts": "No alerts.", "since": "For",
+        "acked": "Acknowledged by",
+        "pick_alert": "Click an alert in the queue, or a place on the map.",
+        "picked": "Picked: {rule} · {grid}",
         "pick_hint": "Click a cell, an alert or a case on the map to see it here.",
         "cell_title": "Cell {cell} (H3 res {res})", "stats": "Statistics (chosen window)",
         "metric": "Metric", "count": "Count", "mean": "Mean", "max": "Max",
@@ -89,9 +96,7 @@ W: Final = Words({
     },
 }, base=COMMON)
 
-ACK: Final = "map-ack"  # pattern-matching id types of the queue's buttons
-OPEN: Final = "map-open"
-SHOW: Final = "map-show"
+SHOW: Final = "map-show"  # pattern-matching id type of a cell panel's "show this alert"
 
 
 def status_cards(figures: Mapping[str, int | None], lang: str) -> list[html.Div]:
@@ -115,41 +120,42 @@ def rule_label(rules: Mapping[str, Any], rule_id: str, lang: str) -> str:
     return (rule.title_en if lang == "en" else rule.title_zh) or rule_id
 
 
-def alert_queue(rows: Sequence[Mapping[str, Any]], lang: str, *, tz: str, now: datetime,
-                rules: Mapping[str, Any], regions, can_act: bool) -> list:
-    """Return the alert queue's items: state, rule, value against threshold, where, since
-    when, and buttons to show it, acknowledge it and open a case from it."""
-    if not rows:
-        return [html.Div(W(lang, "no_alerts"), className="og-muted")]
-    items = []
+QUEUE_COLUMNS: Final = ("state", "rule", "value", "grid", "since", "case", "acked")
+
+
+def queue_columns(lang: str) -> list[dict[str, str]]:
+    """Return the alert queue table's columns in `lang`."""
+    names = {"state": text(lang, "state"), "rule": W(lang, "rule"), "value": W(lang, "value"),
+             "grid": text(lang, "grid"), "since": W(lang, "since"),
+             "case": text(lang, "case"), "acked": W(lang, "acked")}
+    return [{"id": c, "name": names[c]} for c in QUEUE_COLUMNS]
+
+
+def alert_queue_rows(rows: Sequence[Mapping[str, Any]], lang: str, *, now: datetime,
+                     rules: Mapping[str, Any], regions) -> list[dict[str, Any]]:
+    """Return the alert queue's rows: state, rule and level, value against threshold,
+    where, for how long, its case and who acknowledged it; `id` is the alert id (the
+    table keeps the selection by it while rows come and go)."""
+    out = []
     for a in rows:
-        since = duration_text((now - a["started_at"]).total_seconds(), lang)
-        where = region_name(regions, "grid", a.get("grid_id"), lang) or "—"
-        buttons = [html.Button(W(lang, "show"), id={"type": SHOW, "id": a["alert_id"]},
-                               className="og-secondary", n_clicks=0)]
-        if a.get("case_id"):
-            buttons.append(dcc.Link(W(lang, "in_case", case=a["case_id"]),
-                                    href=f"/case/{a['case_id']}"))
-        elif can_act:
-            buttons.append(html.Button(W(lang, "open_case"),
-                                       id={"type": OPEN, "id": a["alert_id"]}, n_clicks=0))
-        if a.get("acked_by"):
-            buttons.append(html.Span(W(lang, "acked_by", who=a["acked_by"]),
-                                     className="og-muted"))
-        elif can_act:
-            buttons.append(html.Button(W(lang, "ack"), id={"type": ACK, "id": a["alert_id"]},
-                                       className="og-secondary", n_clicks=0))
-        items.append(html.Div([
-            html.Div([alert_badge(a["state"], lang), " ",
-                      html.B(rule_label(rules, a["rule_id"], lang)),
-                      html.Span(f" · {a.get('level') or ''}", className="og-muted")]),
-            html.Div(f"{W(lang, 'value')} {plain(a.get('value'))} / {W(lang, 'threshold')} "
-                     f"{plain(a.get('threshold'))} · {where} · {since}",
-                     className="og-muted"),
-            html.Div(buttons, className="og-row"),
-        ], className=f"og-alert-item og-sev-{a.get('severity') or 1}",
-            id=f"map-alert-{a['alert_id']}"))
-    return items
+        level = f" · {a['level']}" if a.get("level") and a["level"] != "alert" else ""
+        out.append({
+            "id": a["alert_id"], "state_code": a["state"], "severity": a.get("severity") or 1,
+            "state": text(lang, f"alert_{a['state']}"),
+            "rule": rule_label(rules, a["rule_id"], lang) + level,
+            "value": f"{plain(a.get('value'))} / {plain(a.get('threshold'))}",
+            "grid": region_name(regions, "grid", a.get("grid_id"), lang) or "—",
+            "since": duration_text((now - a["started_at"]).total_seconds(), lang),
+            "case": a.get("case_id") or "", "acked": a.get("acked_by") or ""})
+    return out
+
+
+def picked_alert_line(alert: Mapping[str, Any] | None, lang: str, rules, regions) -> str:
+    """Return the action bar's line for the picked alert ("" when none is picked)."""
+    if alert is None:
+        return W(lang, "pick_alert")
+    where = region_name(regions, "grid", alert.get("grid_id"), lang) or "—"
+    return W(lang, "picked", rule=rule_label(rules, alert["rule_id"], lang), grid=where)
 
 
 def cell_panel(detail: Mapping[str, Any], lang: str, *, tz: str, registry, regions,
@@ -192,7 +198,7 @@ def cell_panel(detail: Mapping[str, Any], lang: str, *, tz: str, registry, regio
 
 def alert_panel(alert: Mapping[str, Any], history: Sequence[Mapping[str, Any]],
                 evidence: Sequence[Mapping[str, Any]], lang: str, *, tz: str, rules,
-                regions, can_act: bool) -> list:
+                regions) -> list:
     """Return why an alert fired: the rule, the statistic against its threshold, the
     window, the events that made the value, and its history."""
     rule = rules.get(alert["rule_id"])
@@ -213,12 +219,6 @@ def alert_panel(alert: Mapping[str, Any], history: Sequence[Mapping[str, Any]],
     if alert.get("case_id"):
         out.append(dcc.Link(W(lang, "case_link", case=alert["case_id"]),
                             href=f"/case/{alert['case_id']}"))
-    elif can_act:
-        out.append(html.Div([
-            html.Button(W(lang, "open_case"), id={"type": OPEN, "id": alert["alert_id"]},
-                        n_clicks=0),
-            html.Button(W(lang, "ack"), id={"type": ACK, "id": alert["alert_id"]},
-                        className="og-secondary", n_clicks=0)], className="og-row"))
     values = dict(zip(alert.get("evidence") or [], alert.get("evidence_values") or [],
                       strict=False))
     if evidence:
