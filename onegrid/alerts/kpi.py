@@ -17,14 +17,18 @@ suggestion, nor dismissed. Definitions (durations in seconds):
 - satisfaction rate (满意度): `satisfied` over cases with a follow-up answer.
 
 A case counts for the department that leads it now, and for its district and
-street. Rates and means are None where nothing was there to count.
+street. Rates and means are None where nothing was there to count. A caller
+may narrow the counted cases further with a condition over `cases` columns
+(the dashboard passes the viewer's scope, so a district supervisor's
+department KPIs count only their district's cases).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 
 import duckdb
 
@@ -37,6 +41,7 @@ WITH counted AS (
     WHERE merged_into IS NULL AND state NOT IN ('suggested', 'dismissed')
       AND (?::TIMESTAMPTZ IS NULL OR created_at >= ?::TIMESTAMPTZ)
       AND (?::TIMESTAMPTZ IS NULL OR created_at < ?::TIMESTAMPTZ)
+      AND ({where})
 ), per_case AS (
     SELECT c.case_id, c.{key} AS key, c.state, c.due_at, c.created_at, c.returns, c.reopens,
            c.satisfaction,
@@ -84,10 +89,16 @@ class Kpi:
 
 
 def kpis(cur: duckdb.DuckDBPyConnection, scope: str = "department", *,
-         since: datetime | None = None, until: datetime | None = None) -> list[Kpi]:
+         since: datetime | None = None, until: datetime | None = None,
+         where: str = "true", params: Sequence[Any] = ()) -> list[Kpi]:
     """Return the KPIs per `scope` (department, district or street) of cases created
-    in [since, until) (UTC; None: unbounded), ordered by key."""
+    in [since, until) (UTC; None: unbounded), ordered by key.
+
+    `where` (a SQL condition over `cases` columns, with `params` for its `?`)
+    keeps only the cases it holds for; the default counts every case.
+    """
     if scope not in SCOPES:
         raise ValueError(f"scope must be one of {', '.join(SCOPES)}, not {scope!r}")
-    rows = cur.execute(_SQL.format(key=SCOPES[scope]), [since, since, until, until]).fetchall()
+    sql = _SQL.format(key=SCOPES[scope], where=where)
+    rows = cur.execute(sql, [since, since, until, until, *params]).fetchall()
     return [Kpi(scope, *row) for row in rows]
