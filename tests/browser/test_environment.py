@@ -62,7 +62,7 @@ def test_an_officer_plays_back_24_hours_picks_a_station_and_exports(page, serve,
     page.click(f"#{env.PLAY}")
     assert len(observed) >= 3, observed
     assert len({b for _, b in observed}) >= 2  # the values on the map changed between steps
-    assert page.text_content(f"#{env.PLAY}") == "▶ 播放"
+    page.wait_for_function(f"{text_of(env.PLAY)} === '▶ 播放'", timeout=15_000)
 
     # Pick a station from the list: its series and the limit lines draw.
     page.click(f"#{env.STATION}")

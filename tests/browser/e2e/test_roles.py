@@ -33,7 +33,6 @@ from onegrid.dashboard.pages import supervision as sup
 from onegrid.dashboard.views.supervision import KPI_COLUMNS
 from onegrid.geo.regions import load_regions
 from onegrid.geo.registry import load_registry
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 
@@ -70,21 +69,9 @@ def journey():
     return Journey()
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    if not CHROMIUM.exists():
-        pytest.fail("the end-to-end tests need /usr/bin/chromium (.ci/run installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-def signed_in(chromium, stack, user: str, path: str, **context_args):
+def signed_in(browser, stack, user: str, path: str, **context_args):
     """Return a new page signed in as `user` on the stack, at `path`."""
-    context = chromium.new_context(locale="zh-CN", **context_args)
+    context = browser.new_context(locale="zh-CN", **context_args)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -110,12 +97,12 @@ def inject_tilt(stack, lat: float, lng: float) -> str:
     return sensor
 
 
-def test_command_staff_dispatch_the_case_of_a_firing_alert(stack, chromium, journey):
+def test_command_staff_dispatch_the_case_of_a_firing_alert(stack, browser, journey):
     regions = load_regions()
     cell = int(regions.cells[regions.cell_ids["grid_id"] == GRID][0])
     lat, lng = h3.cell_to_latlng(h3.int_to_str(cell))
     journey.grid_name = str(regions.levels["grid"].at[GRID, "name_zh"])
-    page = signed_in(chromium, stack, STAFF, "/map", viewport={"width": 1400, "height": 900})
+    page = signed_in(browser, stack, STAFF, "/map", viewport={"width": 1400, "height": 900})
     inject_tilt(stack, lat, lng)
     # The alert reaches the queue with the case it opened (rule case = auto).
     row = page.locator(f"#{cmap.QUEUE} tr", has_text="井盖倾斜").filter(
@@ -135,9 +122,9 @@ def test_command_staff_dispatch_the_case_of_a_firing_alert(stack, chromium, jour
     assert "Traceback" not in page.text_content("body") and page.errors == []
 
 
-def test_the_grid_worker_accepts_starts_and_resolves_it_on_the_phone(stack, chromium, journey):
+def test_the_grid_worker_accepts_starts_and_resolves_it_on_the_phone(stack, browser, journey):
     assert journey.case_id, "the dispatch step did not run"
-    page = signed_in(chromium, stack, WORKER, "/worker",
+    page = signed_in(browser, stack, WORKER, "/worker",
                      viewport={"width": 390, "height": 844}, has_touch=True)
     card = page.locator(".og-task", has_text=journey.case_id)
     card.wait_for(timeout=WAIT_MS)
@@ -164,22 +151,22 @@ def kpi_row(page, department_name: str) -> list[str]:
     return [c.strip() for c in row.first.locator("td").all_text_contents()]
 
 
-def test_the_supervisor_reads_the_departments_kpis_before_the_close(stack, chromium, journey):
+def test_the_supervisor_reads_the_departments_kpis_before_the_close(stack, browser, journey):
     assert journey.case_id, "the dispatch step did not run"
     registry, regions = load_registry(), load_regions()
     directory = load_directory(registry, regions)
     lead = route("manhole_damaged", GRID, registry, regions, directory.staff,
                  directory.fallback_owners).lead
     journey.department = registry.departments[lead].name_zh
-    page = signed_in(chromium, stack, "SV-01", "/supervision",
+    page = signed_in(browser, stack, "SV-01", "/supervision",
                      viewport={"width": 1400, "height": 1200})
     journey.kpis_before = kpi_row(page, journey.department)
     journey.supervisor = page
 
 
-def test_staff_verify_and_close_it_and_the_log_holds_every_step(stack, chromium, journey):
+def test_staff_verify_and_close_it_and_the_log_holds_every_step(stack, browser, journey):
     assert journey.case_id, "the dispatch step did not run"
-    page = signed_in(chromium, stack, STAFF, f"/case/{journey.case_id}",
+    page = signed_in(browser, stack, STAFF, f"/case/{journey.case_id}",
                      viewport={"width": 1400, "height": 900})
     wait_text(page, case_page.LOG, "办结")
     for label in ("核查通过", "结案"):
@@ -211,8 +198,8 @@ def test_the_supervisor_sees_the_departments_kpis_change(journey):
     assert page.errors == []
 
 
-def test_the_environmental_officer_plays_back_24_hours_and_exports(stack, chromium, tmp_path):
-    page = signed_in(chromium, stack, "EO-01", "/environment",
+def test_the_environmental_officer_plays_back_24_hours_and_exports(stack, browser, tmp_path):
+    page = signed_in(browser, stack, "EO-01", "/environment",
                      viewport={"width": 1400, "height": 900})
     stations = len(load_registry().stations)
     badges = "Array.from(document.querySelectorAll('.og-station-badge')).length"

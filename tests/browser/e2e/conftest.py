@@ -1,4 +1,5 @@
-"""End-to-end fixtures: a live `onegrid up` stack (embedded broker, simulator, engine with
+"""End-to-end fixtures (the browser comes from tests/browser/conftest.py): a live
+`onegrid up` stack (embedded broker, simulator, engine with
 rules and cases, dashboard) started once for the module, as a user starts it.
 
 The stack's store belongs to its process (DuckDB lets one process own a file), so tests
