@@ -212,3 +212,22 @@ def test_acknowledging_sends_the_command_and_a_grid_worker_cannot(acting_ctx, ac
     assert refused is None and words  # a grid worker sees no such alert, or may not act
     (record,) = consume_all(broker, prefix + "commands", 1, timeout_s=20)
     assert json.loads(record.value)["alert_id"] == alert_id
+
+
+def test_boundaries_not_shown_at_start_are_sent_once_when_switched_on(dash_ctx):
+    first = page.boundary_update(dash_ctx, ["district", "grid"], ["district", "street"])
+    levels = list(page.BOUNDARIES)
+    hideouts, data, sent = first[:4], first[4:8], first[8]
+    assert [h["visible"] for h in hideouts] == [lvl in ("district", "grid") for lvl in levels]
+    grid = data[levels.index("grid")]
+    assert grid["features"] and all(d is no_update for i, d in enumerate(data)
+                                    if levels[i] != "grid")
+    assert sent == ["district", "street", "grid"]
+    again = page.boundary_update(dash_ctx, ["district", "grid"], sent)
+    assert all(d is no_update for d in again[4:8])
+
+
+def test_the_page_starts_without_the_heavy_boundary_levels(dash_ctx, actor):
+    tree = page.layout(dash_ctx, actor("CC-01"), "zh", "/map")
+    size = len(json.dumps(tree.to_plotly_json(), default=str))
+    assert size < 150_000, size  # communities and grids (about 400 KB) come on demand

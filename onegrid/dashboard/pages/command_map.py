@@ -50,6 +50,7 @@ HEX: Final = "map-hex"
 MARKERS: Final = {"incidents": "map-incidents", "alerts": "map-alerts", "cases": "map-cases"}
 BOUNDARIES: Final = {level: f"map-boundary-{level}" for level in hexmap.BOUNDARY_LEVELS}
 LEGEND: Final = "map-legend"
+BOUNDARIES_SENT: Final = "map-boundaries-sent"
 VIEW: Final = "map-view"
 DRAWN: Final = "map-drawn"
 MEASURE: Final = "map-measure"
@@ -77,7 +78,8 @@ PICKED: Final = "map-picked"
 DETAILS_BUTTON: Final = "map-details-button"
 ACK_BUTTON: Final = "map-ack-button"
 OPEN_BUTTON: Final = "map-open-button"
-IDS: Final = (MAP, HEX, *MARKERS.values(), *BOUNDARIES.values(), LEGEND, VIEW, DRAWN,
+IDS: Final = (MAP, HEX, *MARKERS.values(), *BOUNDARIES.values(), LEGEND, BOUNDARIES_SENT,
+              VIEW, DRAWN,
               MEASURE, WINDOW, LAYERS, ERROR, STATUS, TABS, QUEUE, QUEUE_DIGEST, PICK, DETAIL,
               DETAIL_DIGEST, TARGET, CATEGORY, DEPT, OVERRIDE, REASON, NOTE, CHECK, SEND,
               PENDING, ACTION_STATUS, PICKED, DETAILS_BUTTON, ACK_BUTTON, OPEN_BUTTON)
@@ -97,7 +99,10 @@ def layout(ctx: DashboardContext, actor: Actor, lang: str, path: str) -> html.Di
     center, zoom = _home_view(ctx)
     the_map = hexmap.map_component(
         MAP, center=center, zoom=zoom, hex_id=HEX, marker_ids=MARKERS, boundary_ids=BOUNDARIES,
-        boundaries={lvl: boundaries_geojson(ctx.regions, lvl) for lvl in hexmap.BOUNDARY_LEVELS},
+        # Levels shown at start go with the page; the others (communities and grids, most
+        # of the bytes) only when first switched on.
+        boundaries={lvl: boundaries_geojson(ctx.regions, lvl) for lvl in DEFAULT_LAYERS
+                    if lvl in hexmap.BOUNDARY_LEVELS},
         visible_levels=DEFAULT_LAYERS, tile_url=ctx.tile_url)
     tools = html.Div([
         html.Span(W(lang, "measure")),
@@ -143,6 +148,8 @@ def layout(ctx: DashboardContext, actor: Actor, lang: str, path: str) -> html.Di
         dcc.Store(id=VIEW, data=hexmap.view_of(zoom, None)),
         dcc.Store(id=DRAWN), dcc.Store(id=QUEUE_DIGEST), dcc.Store(id=PICK),
         dcc.Store(id=DETAIL_DIGEST), dcc.Store(id=PENDING),
+        dcc.Store(id=BOUNDARIES_SENT,
+                  data=[lvl for lvl in DEFAULT_LAYERS if lvl in hexmap.BOUNDARY_LEVELS]),
     ])
 
 
@@ -266,6 +273,16 @@ def _markers(ctx, scope, kind: str, since, now, bbox, lang: str) -> list[dict[st
              "text": f"{r['case_id']} {view.category_name(reg, r['category'], lang)} · "
                      f"{text(lang, 'state_' + r['state'])}"}
             for r in reads.case_markers(ctx.store, scope, bbox)]
+
+
+def boundary_update(ctx: DashboardContext, layers: list[str], sent: list[str]) -> tuple:
+    """Return each boundary level's hideout (shown or not), its data (sent the first time
+    the level is switched on, left alone after that) and the levels the page now has."""
+    hideouts = [hexmap.boundary_hideout(level, level in layers) for level in BOUNDARIES]
+    new = [level for level in BOUNDARIES if level in layers and level not in sent]
+    data = [boundaries_geojson(ctx.regions, level) if level in new else no_update
+            for level in BOUNDARIES]
+    return (*hideouts, *data, [*sent, *new])
 
 
 # -- the side panel ------------------------------------------------------------------
@@ -526,11 +543,13 @@ def register(app: Dash, ctx: DashboardContext) -> None:
                 *marker_data, {"cells": tick.digest, "markers": tick.marker_digest},
                 tick.legend, "")
 
-    @user_callback(app, ctx, [Output(b, "hideout") for b in BOUNDARIES.values()],
-                   [Input(LAYERS, "value")])
-    def boundaries(actor, layers):
-        return tuple(hexmap.boundary_hideout(level, level in (layers or []))
-                     for level in BOUNDARIES)
+    @user_callback(app, ctx, [*[Output(b, "hideout") for b in BOUNDARIES.values()],
+                              *[Output(b, "data") for b in BOUNDARIES.values()],
+                              Output(BOUNDARIES_SENT, "data")],
+                   [Input(LAYERS, "value"), State(BOUNDARIES_SENT, "data")],
+                   prevent_initial_call=True)
+    def boundaries(actor, layers, sent):
+        return boundary_update(ctx, layers or [], sent or [])
 
     @user_callback(app, ctx, [Output(STATUS, "children"), Output(QUEUE, "data"),
                               Output(QUEUE_DIGEST, "data")],
