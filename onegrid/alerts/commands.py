@@ -315,7 +315,11 @@ def _escalate(case: Case, c: Command, actor: Actor, ctx: CaseContext,
                       **{"from": sla.LADDER[level - 1], "to": sla.LADDER[level]}))
 
 
-def _press(case: Case, c: Command, actor: Actor, ctx: CaseContext, now: datetime) -> Applied:
+def _press(case: Case, c: Command, actor: Actor, ctx: CaseContext,
+           now: datetime) -> Applied | Rejection:
+    """Press for action (督办): on record against the lead department, with why."""
+    if not c.reason:
+        return _needs_reason("press for action")
     return one(record(case, case, Action.PRESS, actor.actor_id, now, reason=c.reason,
                       note=c.note, overdue=sla.is_overdue(case, now)))
 

@@ -25,7 +25,7 @@ from onegrid.streams.sender import BadMessage, SendFailed
 # Actions that are not case actions: they name an alert, not a case.
 ALERT_ACTIONS: Final = ("acknowledge",)
 # Actions whose command must carry a reason (the engine refuses them without).
-NEEDS_REASON: Final = frozenset({"return", "dismiss", "reopen", "override"})
+NEEDS_REASON: Final = frozenset({"return", "dismiss", "reopen", "override", "press"})
 
 
 @dataclass(frozen=True)

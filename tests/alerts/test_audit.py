@@ -30,7 +30,7 @@ def logged(store, directory):
              cmd(b, "dispatch", COMMAND, minutes(3)), cmd(a, "resolve", LEAD_STAFF, minutes(4)),
              cmd(b, "comment", COMMAND, minutes(5), note="note"),
              cmd(a, "verify", COMMAND_2, minutes(6)), cmd(a, "close", COMMAND, minutes(7)),
-             cmd(b, "press", COMMAND, minutes(8))]
+             cmd(b, "press", COMMAND, minutes(8), reason="overdue, call back today")]
     run_batch(store, directory, minutes(10), commands=steps)
     rows = log_rows(store.cursor())
     assert len(rows) == 10

@@ -339,3 +339,9 @@ def test_open_with_the_id_of_an_existing_case_is_refused(directory):
     case = new_case(directory)
     refused(apply(case, cmd(case, "open", COMMAND, category="exposed_garbage", grid_id=GRID),
                   directory), E.BAD_STATE)
+
+
+def test_a_press_for_action_needs_a_reason(directory):
+    case = new_case(directory)
+    case = ok(case, cmd(case, "dispatch", COMMAND), directory).cases[0]
+    refused(apply(case, cmd(case, "press", "SV-01"), directory), E.MISSING_REASON)
