@@ -233,9 +233,11 @@ def click_to_pick(feature: Mapping[str, Any] | None) -> dict[str, str] | None:
 def map_component(map_id: str, *, center: tuple[float, float], zoom: float, hex_id: str,
                   marker_ids: Mapping[str, str], boundary_ids: Mapping[str, str],
                   boundaries: Mapping[str, dict[str, Any]], visible_levels: Sequence[str],
-                  tile_url: str | None = None, height: str = "100%") -> dl.Map:
+                  tile_url: str | None = None, height: str = "100%",
+                  extra_markers: Sequence[Any] = ()) -> dl.Map:
     """Return the map: optional tiles, boundary layers (sent once), the H3 layer and one
-    marker layer per kind in `marker_ids`, all empty until the first tick fills them."""
+    marker layer per kind in `marker_ids`, all empty until the first tick fills them.
+    `extra_markers` are a page's own point layers, drawn with the markers on top."""
     layers: list[Any] = []
     if tile_url:
         layers.append(dl.TileLayer(url=tile_url, maxZoom=MAX_ZOOM))
@@ -252,10 +254,10 @@ def map_component(map_id: str, *, center: tuple[float, float], zoom: float, hex_
         name=f"og-{level}", style={"zIndex": 440 - 10 * i, "pointerEvents": "none"})
         for i, level in enumerate(BOUNDARY_LEVELS)]  # districts on top
     layers += bounds
-    layers.append(dl.Pane([dl.GeoJSON(id=marker_id, data=EMPTY,
-                                      pointToLayer={"variable": f"{_FN}.marker"},
-                                      hideout=MARKER_STYLES[kind])
-                           for kind, marker_id in marker_ids.items()],
+    layers.append(dl.Pane([*(dl.GeoJSON(id=marker_id, data=EMPTY,
+                                        pointToLayer={"variable": f"{_FN}.marker"},
+                                        hideout=MARKER_STYLES[kind])
+                             for kind, marker_id in marker_ids.items()), *extra_markers],
                           name="og-markers", style={"zIndex": 460}))
     return dl.Map(layers, id=map_id, center=list(center), zoom=zoom, minZoom=MIN_ZOOM,
                   maxZoom=MAX_ZOOM, preferCanvas=True, trackViewport=True, zoomSnap=ZOOM_SNAP,

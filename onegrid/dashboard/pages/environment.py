@@ -81,9 +81,9 @@ def layout(ctx: DashboardContext, actor: Actor, lang: str, path: str) -> html.Di
     the_map = hexmap.map_component(
         MAP, center=center, zoom=zoom, hex_id=HEX, marker_ids={}, boundary_ids=BOUNDARIES,
         boundaries={lvl: boundaries_geojson(ctx.regions, lvl) for lvl in VISIBLE_LEVELS},
-        visible_levels=VISIBLE_LEVELS, tile_url=ctx.tile_url)
-    the_map.children.append(dl.GeoJSON(id=STATIONS, data=hexmap.EMPTY, hideout={},
-                                       pointToLayer={"variable": "onegridEnv.station"}))
+        visible_levels=VISIBLE_LEVELS, tile_url=ctx.tile_url,
+        extra_markers=[dl.GeoJSON(id=STATIONS, data=hexmap.EMPTY, hideout={},
+                                  pointToLayer={"variable": "onegridEnv.station"})])
     tools = html.Div([
         html.Span(W(lang, "layer")),
         dcc.RadioItems([{"label": W(lang, f"measure_{m}"), "value": m} for m in MEASURES],
