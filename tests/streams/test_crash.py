@@ -8,12 +8,15 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, datetime
 
 import pytest
+from kafka.coordinator.consumer import ConsumerCoordinator
 
 from onegrid.geo.store import Store
+from onegrid.streams.consumer import EngineConfig, EngineRunner
 
 from .kafka_helpers import produce
 
@@ -97,3 +100,32 @@ def test_sigterm_stops_the_engine_cleanly_and_loses_nothing(
     total, distinct, letters = stored_counts(db)
     assert (total, distinct, letters) == (N_GOOD, N_GOOD, N_GOOD // BAD_EVERY)
     assert 0 < first <= N_GOOD
+
+
+def test_an_engine_stopped_mid_join_leaves_the_group_joinable(
+        broker, topics, group_factory, store, demo_city, monkeypatch):
+    # The first engine stops after its JoinGroup made it the group's leader and
+    # before its SyncGroup, the instant a SIGTERM during startup can land in.
+    # Had it left the group there, the embedded broker would keep it as leader
+    # and the next engine would wait for an assignment forever.
+    original = ConsumerCoordinator._perform_assignment
+    stopped = []
+
+    def stop_once(self, *args):
+        if not stopped:
+            stopped.append(True)
+            raise RuntimeError("stopped mid-join")
+        return original(self, *args)
+
+    monkeypatch.setattr(ConsumerCoordinator, "_perform_assignment", stop_once)
+    config = EngineConfig(bootstrap=broker, prefix=topics, group_id=group_factory("midjoin"),
+                          session_timeout_ms=6000, until_idle_s=1.0)
+    with pytest.raises(RuntimeError, match="stopped mid-join"):
+        EngineRunner(config, demo_city, store, out=None).run()
+    second = EngineRunner(config, demo_city, store, out=None)
+    thread = threading.Thread(target=second.run, daemon=True)
+    thread.start()
+    thread.join(120)  # a bound for a hang, not a timing: the join takes seconds
+    second.stop()
+    thread.join(30)
+    assert second.assigned_at is not None, "the second engine never got its partitions"
