@@ -155,6 +155,7 @@ class _SeekToStored(ConsumerRebalanceListener):
                 self.runner.consumer.seek(tp, resume)
         self.runner.assigned_at = time.monotonic()
         self.runner.joining_since = None
+        self.runner.join_warned = False
         log.info("assigned %d partitions", len(assigned))
 
 
@@ -181,6 +182,7 @@ class EngineRunner:
         # Monotonic time the current (re)join began; None while the member holds
         # its assignment. Set before the consumer exists: the first join starts now.
         self.joining_since: float | None = time.monotonic()
+        self.join_warned = False
         self.last_data_at: float | None = None
         self.partition_data_at: dict[tuple[str, int], float] = {}  # last data, monotonic
         self.backlog_at = 0.0  # last poll that came back (nearly) full: still catching up
@@ -288,6 +290,7 @@ class EngineRunner:
             self._commit_to_kafka()
             if now >= next_status:
                 self._update_lag()
+                self._watch_for_join(now)
                 self._status()
                 next_status = now + self.config.status_interval_s
             if self._idle(now, last_data):
@@ -498,6 +501,28 @@ class EngineRunner:
                 self.stall_warned = True
         else:
             self.stall_warned = False
+
+    def _join_warn_s(self) -> float:
+        """Seconds without an assignment after which a join looks stuck.
+
+        A healthy join takes up to half a session (the broker holds JoinGroup)
+        plus a SyncGroup, and a rejoin after a crashed member waits out its
+        session first; three sessions and some seconds is well past all that.
+        """
+        return 3 * self.config.session_timeout_ms / 1000 + 10
+
+    def _watch_for_join(self, now: float) -> None:
+        """Warn once when a (re)join has gone on far longer than a join takes, so a
+        node stuck without partitions says so instead of idling at "lag ?"."""
+        if self.joining_since is None or self.join_warned:
+            return
+        waited = now - self.joining_since
+        if waited > self._join_warn_s():
+            log.warning("no partition assignment from consumer group %r after %.0f s: the "
+                        "group looks stuck; a member that left it mid-rebalance can leave "
+                        "the embedded broker's group without a leader until the broker "
+                        "restarts", self.config.group_id, waited)
+            self.join_warned = True
 
     def _status(self, final: bool = False) -> None:
         s = self.stats
