@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -24,6 +25,7 @@ pytestmark = [pytest.mark.broker, pytest.mark.slow]
 
 N_GOOD = 120_000
 BAD_EVERY = 500  # one malformed message after every 500 good ones
+STORED_SOME = re.compile(r"onegrid engine: [1-9]")  # a status line with events stored
 
 
 def stream(city):
@@ -88,9 +90,21 @@ def test_sigterm_stops_the_engine_cleanly_and_loses_nothing(
     db, group = tmp_path / "node.duckdb", group_factory("term")
     proc = subprocess.Popen(engine_cmd(broker, topics, db, group, idle=60),
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    time.sleep(6.0)
+    # Stop it once it has stored something, not after a fixed sleep: on a slow
+    # machine 6 s can end before the signal handler is installed (exit -15)
+    # or before the first batch (nothing stored). Stopping mid-join has its own
+    # test below.
+    lines = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stderr), daemon=True)
+    reader.start()
+    deadline = time.monotonic() + 120
+    while not any(STORED_SOME.match(line) for line in list(lines)) \
+            and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
     proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=30)
+    proc.wait(30)
+    reader.join(10)
+    err = "".join(lines)
     assert proc.returncode == 0, err[-1500:]
     assert "onegrid run: stored" in err
     first, _, _ = stored_counts(db)
