@@ -127,6 +127,10 @@ def _merge(items: list[tuple]) -> tuple:
     return messages, outcome, offsets, items[-1][3]
 
 
+async def _stay_in_group(reason=None, timeout_ms=None) -> None:
+    """Stand in for kafka-python's LeaveGroup on close: send nothing."""
+
+
 class _SeekToStored(ConsumerRebalanceListener):
     """On assignment, resume each partition from the offset stored with its data."""
 
@@ -134,6 +138,9 @@ class _SeekToStored(ConsumerRebalanceListener):
         self.runner = runner
 
     def on_partitions_revoked(self, revoked) -> None:
+        # A (re)join starts here (kafka-python calls this before every JoinGroup,
+        # with an empty set the first time) and ends in on_partitions_assigned.
+        self.runner.joining_since = time.monotonic()
         # Finish writing what was polled, so the stored offsets are current.
         self.runner.pending.join()
 
@@ -147,6 +154,8 @@ class _SeekToStored(ConsumerRebalanceListener):
             if resume is not None:
                 self.runner.consumer.seek(tp, resume)
         self.runner.assigned_at = time.monotonic()
+        self.runner.joining_since = None
+        self.runner.join_warned = False
         log.info("assigned %d partitions", len(assigned))
 
 
@@ -170,6 +179,10 @@ class EngineRunner:
         self.pending: queue.Queue = queue.Queue(maxsize=32)
         self.to_commit: queue.SimpleQueue = queue.SimpleQueue()
         self.assigned_at: float | None = None
+        # Monotonic time the current (re)join began; None while the member holds
+        # its assignment. Set before the consumer exists: the first join starts now.
+        self.joining_since: float | None = time.monotonic()
+        self.join_warned = False
         self.last_data_at: float | None = None
         self.partition_data_at: dict[tuple[str, int], float] = {}  # last data, monotonic
         self.backlog_at = 0.0  # last poll that came back (nearly) full: still catching up
@@ -211,7 +224,7 @@ class EngineRunner:
             self.pending.put(None)
             writer.join()
             self._commit_to_kafka()
-            self.consumer.close()
+            self._close_consumer()
             self.producer.close()
             self._status(final=True)
         s = self.stats
@@ -224,6 +237,25 @@ class EngineRunner:
     def stop(self) -> None:
         """Ask the loop to finish the batch in hand and exit."""
         self.stop_event.set()
+
+    def _close_consumer(self) -> None:
+        """Close the consumer, leaving the group only if this member holds its assignment.
+
+        The embedded broker (Tansu 0.6) keeps a member that leaves while its
+        group is still forming as the group's leader: every later member then
+        waits as a follower for an assignment that never comes, and the group is
+        stuck until the broker restarts (Forming::leave drops the member but not
+        `state.leader`). A member stopped mid-join, for instance by SIGTERM
+        during startup, therefore closes without LeaveGroup, as a crashed one
+        would; the broker drops it when its session times out and the next
+        member becomes the leader.
+        """
+        if self.joining_since is not None:
+            log.info("stopped before the group assignment: closing without leaving the group")
+            # kafka-python 3.0 has no option to close without leaving; close()
+            # leaves through this coroutine, so replace it on this instance.
+            self.consumer._coordinator.maybe_leave_group_async = _stay_in_group
+        self.consumer.close()
 
     def _drop_pending(self) -> None:
         """Forget polled batches not yet written: their offsets were not stored, so the
@@ -258,6 +290,7 @@ class EngineRunner:
             self._commit_to_kafka()
             if now >= next_status:
                 self._update_lag()
+                self._watch_for_join(now)
                 self._status()
                 next_status = now + self.config.status_interval_s
             if self._idle(now, last_data):
@@ -468,6 +501,28 @@ class EngineRunner:
                 self.stall_warned = True
         else:
             self.stall_warned = False
+
+    def _join_warn_s(self) -> float:
+        """Seconds without an assignment after which a join looks stuck.
+
+        A healthy join takes up to half a session (the broker holds JoinGroup)
+        plus a SyncGroup, and a rejoin after a crashed member waits out its
+        session first; three sessions and some seconds is well past all that.
+        """
+        return 3 * self.config.session_timeout_ms / 1000 + 10
+
+    def _watch_for_join(self, now: float) -> None:
+        """Warn once when a (re)join has gone on far longer than a join takes, so a
+        node stuck without partitions says so instead of idling at "lag ?"."""
+        if self.joining_since is None or self.join_warned:
+            return
+        waited = now - self.joining_since
+        if waited > self._join_warn_s():
+            log.warning("no partition assignment from consumer group %r after %.0f s: the "
+                        "group looks stuck; a member that left it mid-rebalance can leave "
+                        "the embedded broker's group without a leader until the broker "
+                        "restarts", self.config.group_id, waited)
+            self.join_warned = True
 
     def _status(self, final: bool = False) -> None:
         s = self.stats

@@ -1,4 +1,4 @@
-"""The engine loop's own decisions, without a broker: stall warning, merging."""
+"""The engine loop's own decisions, without a broker: stall warnings, merging."""
 
 from __future__ import annotations
 
@@ -32,6 +32,23 @@ def test_unknown_lag_is_not_called_a_stall(caplog):
     r.last_data_at = time.monotonic() - 10 * STALL_WARN_S
     with caplog.at_level(logging.WARNING, logger="onegrid.streams.consumer"):
         r._watch_for_stall()
+    assert not caplog.messages
+
+
+def test_a_join_going_on_far_longer_than_a_join_takes_is_reported_once(caplog):
+    r = runner()
+    now = r.joining_since + r._join_warn_s() + 1
+    with caplog.at_level(logging.WARNING, logger="onegrid.streams.consumer"):
+        r._watch_for_join(now)
+        r._watch_for_join(now + 60)
+    assert [m for m in caplog.messages if "no partition assignment" in m] == [caplog.messages[0]]
+
+
+def test_a_member_holding_its_assignment_is_not_reported_stuck(caplog):
+    r = runner()
+    r.joining_since = None  # on_partitions_assigned ran
+    with caplog.at_level(logging.WARNING, logger="onegrid.streams.consumer"):
+        r._watch_for_join(time.monotonic() + 3600)
     assert not caplog.messages
 
 

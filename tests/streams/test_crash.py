@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, datetime
 
 import pytest
+from kafka.coordinator.consumer import ConsumerCoordinator
 
 from onegrid.geo.store import Store
+from onegrid.streams.consumer import EngineConfig, EngineRunner
 
 from .kafka_helpers import produce
 
@@ -21,6 +25,7 @@ pytestmark = [pytest.mark.broker, pytest.mark.slow]
 
 N_GOOD = 120_000
 BAD_EVERY = 500  # one malformed message after every 500 good ones
+STORED_SOME = re.compile(r"onegrid engine: [1-9]")  # a status line with events stored
 
 
 def stream(city):
@@ -85,9 +90,21 @@ def test_sigterm_stops_the_engine_cleanly_and_loses_nothing(
     db, group = tmp_path / "node.duckdb", group_factory("term")
     proc = subprocess.Popen(engine_cmd(broker, topics, db, group, idle=60),
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    time.sleep(6.0)
+    # Stop it once it has stored something, not after a fixed sleep: on a slow
+    # machine 6 s can end before the signal handler is installed (exit -15)
+    # or before the first batch (nothing stored). Stopping mid-join has its own
+    # test below.
+    lines = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stderr), daemon=True)
+    reader.start()
+    deadline = time.monotonic() + 120
+    while not any(STORED_SOME.match(line) for line in list(lines)) \
+            and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
     proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=30)
+    proc.wait(30)
+    reader.join(10)
+    err = "".join(lines)
     assert proc.returncode == 0, err[-1500:]
     assert "onegrid run: stored" in err
     first, _, _ = stored_counts(db)
@@ -97,3 +114,32 @@ def test_sigterm_stops_the_engine_cleanly_and_loses_nothing(
     total, distinct, letters = stored_counts(db)
     assert (total, distinct, letters) == (N_GOOD, N_GOOD, N_GOOD // BAD_EVERY)
     assert 0 < first <= N_GOOD
+
+
+def test_an_engine_stopped_mid_join_leaves_the_group_joinable(
+        broker, topics, group_factory, store, demo_city, monkeypatch):
+    # The first engine stops after its JoinGroup made it the group's leader and
+    # before its SyncGroup, the instant a SIGTERM during startup can land in.
+    # Had it left the group there, the embedded broker would keep it as leader
+    # and the next engine would wait for an assignment forever.
+    original = ConsumerCoordinator._perform_assignment
+    stopped = []
+
+    def stop_once(self, *args):
+        if not stopped:
+            stopped.append(True)
+            raise RuntimeError("stopped mid-join")
+        return original(self, *args)
+
+    monkeypatch.setattr(ConsumerCoordinator, "_perform_assignment", stop_once)
+    config = EngineConfig(bootstrap=broker, prefix=topics, group_id=group_factory("midjoin"),
+                          session_timeout_ms=6000, until_idle_s=1.0)
+    with pytest.raises(RuntimeError, match="stopped mid-join"):
+        EngineRunner(config, demo_city, store, out=None).run()
+    second = EngineRunner(config, demo_city, store, out=None)
+    thread = threading.Thread(target=second.run, daemon=True)
+    thread.start()
+    thread.join(120)  # a bound for a hang, not a timing: the join takes seconds
+    second.stop()
+    thread.join(30)
+    assert second.assigned_at is not None, "the second engine never got its partitions"
