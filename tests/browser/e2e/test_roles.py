@@ -2,10 +2,11 @@
 
 A tilted manhole cover (a reading injected on `onegrid.sensor`) fires the `manhole.tilt`
 rule, whose alert opens a case. Command-centre staff see the alert on the map and
-dispatch its case to the department routing suggests; the grid worker of that grid
-finds it on the phone page, accepts, starts and resolves it with a note; staff verify
-it and close it; the supervisor sees the department's KPIs move; the environmental
-officer plays back the last 24 hours and exports them. Every step goes through the
+dispatch its case to the department routing suggests; that department's staff find it
+on their board and sign for it; the grid worker of that grid finds it on the phone page,
+starts and resolves it with a note; staff verify it and close it; the supervisor sees
+the department's KPIs move; the administrator finds the case log's chain intact; the
+environmental officer plays back the last 24 hours and exports them. Every step goes through the
 pages and `onegrid.commands`, applied by the stack's own engine.
 """
 
@@ -28,6 +29,7 @@ from onegrid.alerts.routing import route
 from onegrid.dashboard.components import case_form as form
 from onegrid.dashboard.pages import case as case_page
 from onegrid.dashboard.pages import command_map as cmap
+from onegrid.dashboard.pages import dispatch as board
 from onegrid.dashboard.pages import environment as env
 from onegrid.dashboard.pages import supervision as sup
 from onegrid.dashboard.views.supervision import KPI_COLUMNS
@@ -122,20 +124,35 @@ def test_command_staff_dispatch_the_case_of_a_firing_alert(stack, browser, journ
     assert "Traceback" not in page.text_content("body") and page.errors == []
 
 
-def test_the_grid_worker_accepts_starts_and_resolves_it_on_the_phone(stack, browser, journey):
+def test_the_department_finds_it_on_its_board_and_signs_for_it(stack, browser, journey):
+    assert journey.case_id, "the dispatch step did not run"
+    page = signed_in(browser, stack, "ST-CN-sw", "/dispatch",
+                     viewport={"width": 1400, "height": 900})
+    page.fill(f"#{board.SEARCH}", journey.case_id)
+    link = page.locator(f"#{board.TABLE} a", has_text=journey.case_id)
+    link.wait_for(timeout=WAIT_MS)
+    link.click()
+    page.wait_for_url(f"**/case/{journey.case_id}", timeout=WAIT_MS)
+    wait_text(page, case_page.SUMMARY, "已派单")
+    page.locator(f"#{case_page.ACTIONS} button", has_text="签收").click()
+    wait_text(page, form.CHECK, "可以发送")
+    page.click(f"#{form.SEND}")
+    wait_text(page, case_page.STATUS, "已处理：签收")
+    assert page.errors == []
+
+
+def test_the_grid_worker_starts_and_resolves_it_on_the_phone(stack, browser, journey):
     assert journey.case_id, "the dispatch step did not run"
     page = signed_in(browser, stack, WORKER, "/worker",
                      viewport={"width": 390, "height": 844}, has_touch=True)
-    card = page.locator(".og-task", has_text=journey.case_id)
+    # Wait for the card to show the state the last step led to: a button of the card as
+    # it was before carries the old step and is refused as stale.
+    card = page.locator(".og-task", has_text=journey.case_id).filter(has_text="已签收")
     card.wait_for(timeout=WAIT_MS)
-    # Each step waits for the card to show the state the last one led to: a button of
-    # the card as it was before carries the old step and is refused as stale.
-    for action, word, state in (("accept", "签收", "已签收"), ("start", "开始处置", "处置中")):
-        card.locator(f"button.og-w-act-{action}").wait_for(timeout=WAIT_MS)
-        card.locator(f"button.og-w-act-{action}").click()
-        wait_text(page, "worker-action-status", f"已处理：{word}")
-        page.locator(".og-task", has_text=journey.case_id).filter(has_text=state).wait_for(
-            timeout=WAIT_MS)
+    card.locator("button.og-w-act-start").click()
+    wait_text(page, "worker-action-status", "已处理：开始处置")
+    card = page.locator(".og-task", has_text=journey.case_id).filter(has_text="处置中")
+    card.wait_for(timeout=WAIT_MS)
     card.locator("button.og-w-act-resolve").wait_for(timeout=WAIT_MS)
     card.locator("button.og-w-act-resolve").click()
     page.fill("#worker-note", "井盖已复位并加固，现场已清理")
@@ -195,6 +212,14 @@ def test_the_supervisor_sees_the_departments_kpis_change(journey):
         if after != before:
             break
     assert int(after[closed]) == int(before[closed]) + 1, (before, after)
+    assert page.errors == []
+
+
+def test_the_administrator_finds_the_case_log_intact(stack, browser, journey):
+    page = signed_in(browser, stack, "AD-01", "/supervision",
+                     viewport={"width": 1400, "height": 1200})
+    wait_text(page, sup.CHAIN, "记录链完整")
+    wait_text(page, sup.AUDIT, "C-")
     assert page.errors == []
 
 
