@@ -33,12 +33,11 @@ def _open(path: str):
 def cmd_audit_verify(args) -> int:
     """Check the case log's hash chain; exit 1 naming the first broken row."""
     from onegrid.alerts.audit import verify_chain
-    from onegrid.geo.case_store import case_heads, log_rows
+    from onegrid.geo.case_store import chain_snapshot
 
     with _open(args.db) as store:
-        cur = store.cursor()
-        rows = log_rows(cur)
-        broken = verify_chain(rows, case_heads(cur))
+        rows, heads = chain_snapshot(store.cursor())
+        broken = verify_chain(rows, heads)
     if broken is None:
         print(f"onegrid audit verify: {len(rows)} case-log rows, hash chain intact")
         return 0

@@ -239,6 +239,20 @@ def log_rows(cur: duckdb.DuckDBPyConnection, case_id: str | None = None) -> list
     return _select(cur, "case_log", "case_id = ?", [case_id], order="log_seq")
 
 
+def chain_snapshot(cur: duckdb.DuckDBPyConnection
+                   ) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """Return (every case_log row, case heads) read in one transaction.
+
+    Read apart, an engine committing between the two reads makes a case's head run
+    ahead of its log, and an intact chain looks cut off at the tail.
+    """
+    cur.execute("BEGIN TRANSACTION")
+    try:
+        return log_rows(cur), case_heads(cur)
+    finally:
+        cur.execute("COMMIT")
+
+
 def case_heads(cur: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Return case_id -> seq of every case (where each case's log must end)."""
     return dict(cur.execute("SELECT case_id, seq FROM cases").fetchall())

@@ -99,7 +99,7 @@ def test_command_staff_dispatch_in_bulk_and_from_the_case_page(page, serve, acti
     page.locator(f"#{board.STRIP_ID} button", has_text="Overdue").click()
     page.wait_for_function(
         f"[...document.querySelectorAll('{ROWS} td[data-dash-column=countdown]')]"
-        ".every(td => /Overdue|paused/.test(td.textContent))", timeout=20_000)
+        ".every(td => /Overdue|paused/.test(td.textContent))", timeout=60_000)
     screenshot(page, "dispatch_en.png")
 
     assert "Traceback" not in page.text_content("body")

@@ -30,6 +30,14 @@ def air_ctx(tmp_path_factory, dash_ctx):
         yield air_data.air_context(dash_ctx, store)
 
 
+def pick_station(page, name: str) -> None:
+    """Choose a station in the dropdown by clicking its option (Enter on half-typed text,
+    on a busy machine, picks whichever station matched first)."""
+    page.click(f"#{env.STATION}")
+    page.keyboard.type(name)
+    page.get_by_role("option", name=name).first.click()
+
+
 def text_of(element_id: str) -> str:
     """Return a JS expression: the element's text, or "" while it is not on the page."""
     return f"((document.getElementById('{element_id}') || {{}}).textContent || '')"
@@ -65,9 +73,7 @@ def test_an_officer_plays_back_24_hours_picks_a_station_and_exports(page, serve,
     page.wait_for_function(f"{text_of(env.PLAY)} === '▶ 播放'", timeout=15_000)
 
     # Pick a station from the list: its series and the limit lines draw.
-    page.click(f"#{env.STATION}")
-    page.keyboard.type("静安监测站")
-    page.keyboard.press("Enter")
+    pick_station(page, "静安监测站")
     page.wait_for_function(f"{_CHART} && {_CHART}.data.length >= 1", timeout=15_000)
     assert "静安监测站" in page.evaluate(f"{_CHART}.layout.title.text")
     assert len(page.evaluate(f"{_CHART}.data[0].y")) == STEPS
@@ -91,9 +97,7 @@ def test_an_officer_plays_back_24_hours_picks_a_station_and_exports(page, serve,
     page.get_by_text("English", exact=True).click()
     page.wait_for_function(f"{text_of(env.EXCEED)}.includes('Exceedances')", timeout=15_000)
     page.wait_for_function(f"{_BADGES}.length === {stations}", timeout=15_000)
-    page.click(f"#{env.STATION}")
-    page.keyboard.type("Jing'an Monitoring")
-    page.keyboard.press("Enter")
+    pick_station(page, "Jing'an Monitoring Station")
     page.wait_for_function(f"{_CHART} && {_CHART}.data.length >= 1", timeout=15_000)
     assert "Jing'an Monitoring Station" in page.evaluate(f"{_CHART}.layout.title.text")
     assert "Averaging" in page.text_content("#shell-page")

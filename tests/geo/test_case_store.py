@@ -118,3 +118,34 @@ def test_write_inside_a_failed_transaction_leaves_nothing(store):
     with pytest.raises(RuntimeError):
         store.write(boom)
     assert store.scalar("SELECT count(*) FROM cases") == 0
+
+
+def test_the_chain_snapshot_reads_log_and_heads_as_of_one_moment(store):
+    """A write committed between the two reads would make a head run ahead of its log."""
+    import threading
+
+    from onegrid.geo.case_store import chain_snapshot
+
+    rows, heads = chain_snapshot(store.cursor())
+    assert rows == [] and heads == {}
+    done = threading.Event()
+
+    def write_elsewhere():
+        store.write(lambda cur: cur.execute(
+            "INSERT INTO cases (case_id, seq, state, category, created_at) "
+            "VALUES ('C-1', 1, 'new', 'x', now())"))
+        done.set()
+
+    thread = threading.Thread(target=write_elsewhere)
+    cur = store.cursor()
+    cur.execute("BEGIN TRANSACTION")
+    try:
+        assert cur.execute("SELECT count(*) FROM case_log").fetchall() == [(0,)]
+        thread.start()
+        done.wait(10)
+        # The transaction read before the write: it goes on seeing the store as it was.
+        assert cur.execute("SELECT count(*) FROM cases").fetchall() == [(0,)]
+    finally:
+        cur.execute("COMMIT")
+        thread.join()
+    assert chain_snapshot(store.cursor())[1] == {"C-1": 1}

@@ -106,9 +106,8 @@ def chain_status(store: Store, now: datetime) -> ChainStatus:
 
     This reads and hashes every row, so it runs when asked, never on a tick.
     """
-    cur = store.cursor()
-    rows = case_store.log_rows(cur)
-    broken = verify_chain(rows, case_store.case_heads(cur))
+    rows, heads = case_store.chain_snapshot(store.cursor())
+    broken = verify_chain(rows, heads)
     last = rows[-1] if rows else None
     return ChainStatus(len(rows), last["log_seq"] if last else 0,
                        last["hash"] if last else None, broken, now)
