@@ -53,18 +53,35 @@ def stored_counts(db) -> tuple[int, int, int]:
                 s.scalar("SELECT count(*) FROM dead_letters"))
 
 
+def wait_until_stored(proc: subprocess.Popen, timeout_s: float) -> None:
+    """Wait until the engine's live line shows it has stored something (or it exits)."""
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stderr), daemon=True)
+    reader.start()
+    deadline = time.monotonic() + timeout_s
+    while not any(STORED_SOME.match(line) for line in list(lines)) \
+            and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 def test_engine_killed_mid_stream_stores_every_event_exactly_once(
         broker, topics, group_factory, tmp_path, demo_city):
     produce(broker, topics, stream(demo_city))
     db, group = tmp_path / "node.duckdb", group_factory("crash")
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     progress = []
-    # Kill at different points: during the group join, early and late in the
-    # stream. Each restart resumes from the offsets stored with the data.
-    for delay in (2.0, 5.5, 7.0, 8.5):
+    # Kill at different points: during the group join, then twice mid-stream,
+    # a moment after each restart has stored its first batches (measured from that,
+    # not from the start: on a busy machine a join alone can take longer than a
+    # fixed delay). Each restart resumes from the offsets stored with the data.
+    for after_first_store in (None, 0.0, 0.5):
         proc = subprocess.Popen(engine_cmd(broker, topics, db, group, idle=30), env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(delay)
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if after_first_store is None:
+            time.sleep(2.0)  # still joining the group
+        else:
+            wait_until_stored(proc, timeout_s=20)
+            time.sleep(after_first_store)
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
         progress.append(stored_counts(db))
