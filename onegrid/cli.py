@@ -215,7 +215,8 @@ def cmd_run(args) -> int:
     rules = _rules(args, city)
     cases = _cases(args, city)
     with Store(args.db, threads=args.db_threads) as store:
-        runner = EngineRunner(config, city, store, rules=rules, cases=cases)
+        runner = EngineRunner(config, city, store, rules=rules, cases=cases,
+                              episodes=_episodes(args, city))
         _stop_on_signals(runner.stop)
         stats = runner.run()
     drain = (f" in {stats.drain_s:.2f} s from first record to last commit "
@@ -224,6 +225,25 @@ def cmd_run(args) -> int:
     print(f"onegrid run: stored {stats.stored} events, {stats.rejected} dead letters{drain}",
           file=sys.stderr)
     return 0
+
+
+def _episodes(args, city):
+    """Return the engine's episode settings (None with --no-episodes)."""
+    from onegrid.streams.episode_feed import EpisodeSettings
+
+    if getattr(args, "no_episodes", False):
+        return None
+    if not args.edge_km >= 0:
+        raise UserError(f"--edge-km {args.edge_km}: expected a distance of 0 km or more")
+    return EpisodeSettings(city.registry.city_id, edge_km=args.edge_km)
+
+
+def _add_episodes(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--edge-km", type=float, default=float(_env("ONEGRID_EDGE_KM", "3")),
+                   help="an exceedance episode at a station this close to the city's outline "
+                        "is shared on onegrid.shared (default $ONEGRID_EDGE_KM or 3)")
+    p.add_argument("--no-episodes", action="store_true",
+                   help="keep no exceedance episodes and share none")
 
 
 def cmd_simulate(args) -> int:
@@ -351,7 +371,7 @@ def cmd_up(args) -> int:
                      rate=args.rate, seed=args.seed, simulate=not args.no_simulator,
                      tile_url=args.tile_url, session_timeout_ms=args.session_timeout_ms,
                      client_config=_kafka_options(args), backfill_s=args.history)
-    return run_up(opts, city, _rules(args, city), _cases(args, city))
+    return run_up(opts, city, _rules(args, city), _cases(args, city), _episodes(args, city))
 
 
 # -- parser --------------------------------------------------------------------
@@ -379,6 +399,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="rule file (default: the bundled data/rules.toml)")
     p.add_argument("--silences", default=_env("ONEGRID_SILENCES"),
                    help="silence file (TOML; see docs/rules.md)")
+    _add_episodes(p)
     p.set_defaults(func=cmd_up)
 
     p = sub.add_parser("broker", help="the embedded Kafka-protocol broker, topics created")
@@ -403,6 +424,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="silence file (TOML; see docs/rules.md); reloaded when it changes")
     p.add_argument("--db-threads", type=int, default=int(_env("ONEGRID_DB_THREADS", "0")) or None,
                    help="DuckDB worker threads (default: one per core)")
+    _add_episodes(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("serve", help="the dashboard, from a node's store")

@@ -104,6 +104,7 @@ def cmd_demo_day(args) -> int:
     from onegrid.cli import UserError, _aware, _load_city, _rules
     from onegrid.geo.store import Store
     from onegrid.streams.demo_day import run_demo_day
+    from onegrid.streams.episode_feed import EpisodeSettings
 
     if Path(args.db).exists():
         raise UserError(f"{args.db} exists; the demo day writes a new store")
@@ -114,7 +115,8 @@ def cmd_demo_day(args) -> int:
     start = _aware(args.start, "--start")
     with Store(args.db, threads=1) as store:
         day = run_demo_day(city, store, directory, rules, start=start, hours=args.hours,
-                           rate=args.rate, seed=args.seed)
+                           rate=args.rate, seed=args.seed,
+                           episodes=EpisodeSettings(city.registry.city_id))
     print(f"onegrid demo-day: {day.events} events, {day.dead_letters} dead letters, "
           f"{day.alert_changes} alert changes, {day.commands} staff commands "
           f"({day.refused} refused) into {args.db}")

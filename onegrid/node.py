@@ -25,6 +25,7 @@ from onegrid.geo.store import Store
 from onegrid.streams.broker import running_broker
 from onegrid.streams.consumer import EngineConfig, EngineRunner
 from onegrid.streams.engine import City, Rules
+from onegrid.streams.episode_feed import EpisodeSettings
 from onegrid.streams.producer import make_producer, send_messages
 from onegrid.streams.sender import Sender, make_sender
 from onegrid.streams.simulator import simulate
@@ -109,11 +110,12 @@ def _until(messages, stop: threading.Event):
 
 
 def run_up(opts: UpOptions, city: City, rules: Callable[[], Rules] | None = None,
-           cases: Directory | None = None) -> int:
+           cases: Directory | None = None, episodes: EpisodeSettings | None = None) -> int:
     """Run broker, engine, simulator and dashboard until interrupted; return 0.
 
     `rules` gives the rules in force (see `rule_source.watch_rules`); None: no alerts.
-    `cases` is the city's case directory; None: no cases.
+    `cases` is the city's case directory; None: no cases. `episodes`: how exceedance
+    episodes are kept and shared; None: not at all.
     """
     stop = threading.Event()
     with running_broker(opts.bootstrap, opts.prefix, opts.partitions,
@@ -124,7 +126,8 @@ def run_up(opts: UpOptions, city: City, rules: Callable[[], Rules] | None = None
                               session_timeout_ms=opts.session_timeout_ms,
                               status_interval_s=5.0,
                               client_config=dict(opts.client_config or {}))
-        engine = EngineRunner(config, city, store, out=None, rules=rules, cases=cases)
+        engine = EngineRunner(config, city, store, out=None, rules=rules, cases=cases,
+                              episodes=episodes)
         engine_thread = threading.Thread(target=engine.run, name="onegrid-engine", daemon=True)
         engine_thread.start()
         simulator = threading.Thread(target=_simulate_forever,

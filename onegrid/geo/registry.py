@@ -112,6 +112,7 @@ class Registry:
     hotspots: dict[str, Hotspot]
     time_limits_h: dict[str, float]
     remits: tuple[tuple[str, str, str], ...] = field(default=())
+    city_id: str = ""  # city.toml's `id` (the folder's name without one): who shares episodes
 
 
 def csv_rows(path: Path, required: tuple[str, ...], error: type[ValueError] = RegistryError
@@ -304,4 +305,5 @@ def load_registry(folder: Path | None = None) -> Registry:
         hotspots=_load_hotspots(folder, categories),
         time_limits_h=limits,
         remits=_load_remits(folder, departments, categories),
+        city_id=str(meta.get("id") or folder.name),
     )

@@ -80,6 +80,18 @@ CREATE TABLE IF NOT EXISTS alert_transitions (
     reason VARCHAR,
     recorded_at TIMESTAMPTZ
 );
+-- Exceedance episodes (alerts.episodes), kept current by the engine hour by hour; the
+-- columns after updated_at are what a restart resumes from and what onegrid.shared carries.
+CREATE TABLE IF NOT EXISTS episodes (
+    episode_id VARCHAR PRIMARY KEY, scope VARCHAR, key VARCHAR, cell UBIGINT, grid_id VARCHAR,
+    district_id VARCHAR, pollutant VARCHAR, start_at TIMESTAMPTZ, peak_at TIMESTAMPTZ,
+    peak_aqi DOUBLE, peak_value DOUBLE, end_at TIMESTAMPTZ, hours INTEGER,
+    wind_dir_deg DOUBLE, wind_speed_ms DOUBLE, near_edge BOOLEAN, shared_at TIMESTAMPTZ,
+    updated_at TIMESTAMPTZ,
+    primary_pollutants VARCHAR[], lat DOUBLE, lng DOUBLE, edge_distance_km DOUBLE,
+    last_exceed_at TIMESTAMPTZ, clean_hours INTEGER,
+    pm25 DOUBLE, pm10 DOUBLE, so2 DOUBLE, no2 DOUBLE, o3 DOUBLE, co DOUBLE
+);
 CREATE SEQUENCE IF NOT EXISTS outbox_seq;
 CREATE TABLE IF NOT EXISTS outbox (
     seq BIGINT PRIMARY KEY DEFAULT nextval('outbox_seq'), topic VARCHAR NOT NULL,

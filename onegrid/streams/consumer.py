@@ -28,6 +28,7 @@ from kafka.consumer.subscription_state import ConsumerRebalanceListener
 from onegrid.alerts.casework import Directory
 from onegrid.alerts.directory import with_rules
 from onegrid.alerts.evaluation import RuleState, live_alerts
+from onegrid.geo import episode_store
 from onegrid.geo import store as gstore
 from onegrid.geo.store import Store
 from onegrid.streams.casefeed import decide_and_store_cases
@@ -41,6 +42,7 @@ from onegrid.streams.engine import (
     process,
     store_outcome,
 )
+from onegrid.streams.episode_feed import EpisodeSettings, decide_episodes
 from onegrid.streams.validate import EVENT_SCHEMA, RawMessage
 
 log = logging.getLogger(__name__)
@@ -83,6 +85,7 @@ class Stats:
     started: float = field(default_factory=time.monotonic)
     lag: int | None = None  # None: unknown (the embedded broker misreports end offsets)
     alert_changes: int = 0
+    episodes_shared: int = 0  # messages queued for onegrid.shared
     case_changes: int = 0  # case log entries and command answers published
     poll_s: float = 0.0  # time spent in poll, process and write: where the loop waits
     process_s: float = 0.0
@@ -165,13 +168,17 @@ class EngineRunner:
     def __init__(self, config: EngineConfig, city: City, store: Store,
                  clock: Callable[[], datetime] = utc_now, out=sys.stderr,
                  rules: Callable[[], Rules | None] | None = None,
-                 cases: Directory | None = None):
+                 cases: Directory | None = None, episodes: EpisodeSettings | None = None):
         """`rules` returns the rules in force before each write (a reloading
         watcher in production); None runs ingest only. `cases` is the city's case
-        directory: with it the engine applies commands and runs cases."""
+        directory: with it the engine applies commands and runs cases. With
+        `episodes` it keeps exceedance episodes current and shares those near
+        the city edge on onegrid.shared."""
         self.config, self.city, self.store, self.clock, self.out = config, city, store, clock, out
         self.rules = rules
         self.cases = cases
+        self.episodes = episodes
+        self.episodes_until = None  # the hour episodes are decided up to (resumed in run)
         self._case_rules: tuple = ()  # the rules whose case policies `cases` holds
         self.rule_state = RuleState()
         self.stats = Stats()
@@ -201,6 +208,7 @@ class EngineRunner:
                                       **cfg.client_config)
         self._publish_outbox()  # what a crash left between commit and publish
         self.rule_state = resume_rule_state(self.store)
+        self.episodes_until = episode_store.episodes_until(self.store.cursor())
         self.consumer = KafkaConsumer(
             bootstrap_servers=cfg.bootstrap, group_id=cfg.group_id,
             enable_auto_commit=False, auto_offset_reset="earliest",
@@ -419,22 +427,29 @@ class EngineRunner:
                 state, changes = decide_alerts(cur, rules, self.rule_state, prefix,
                                                self.city.regions, expected)
                 self.stats.decide_s += time.monotonic() - t1
+            until, shared = self.episodes_until, 0
+            if self.episodes is not None:
+                decided = decide_episodes(cur, self.episodes, self.city.regions, until,
+                                          prefix, expected)
+                until, shared = decided.until, decided.shared
             case_changes = 0
             if self.cases is not None:
                 directory = self._case_directory(rules)
                 case_changes = decide_and_store_cases(
                     cur, directory, outcome.commands, stored.table, changes, self.clock(),
                     prefix)
-            return stored, state, len(changes), case_changes
+            return stored, state, len(changes), case_changes, until, shared
 
         t0 = time.monotonic()
-        stored, self.rule_state, changes, case_changes = self.store.write(transaction, offsets)
+        stored, self.rule_state, changes, case_changes, self.episodes_until, shared = \
+            self.store.write(transaction, offsets)
         took = time.monotonic() - t0
         self.stats.write_s += took
         log.debug("wrote %d messages in %.0f ms", len(messages), took * 1000)
         self.stats.alert_changes += changes
         self.stats.case_changes += case_changes
-        if stored.dead_letters or changes or case_changes:
+        self.stats.episodes_shared += shared
+        if stored.dead_letters or changes or case_changes or shared:
             self._publish_outbox()
         self.stats.stored += stored.events
         self.stats.rejected += stored.dead_letters

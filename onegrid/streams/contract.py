@@ -26,9 +26,12 @@ DLQ: Final = "dlq"
 ALERTS: Final = "alerts"
 COMMANDS: Final = "commands"
 CASES: Final = "cases"
+# Exceedance episodes near the city edge, for the neighbouring jurisdiction: v1
+# environment events with the episode fields below (docs/contract.md).
+SHARED: Final = "shared"
 
 INPUT_TOPICS: Final = (SENSOR, ENVIRONMENT, INCIDENT)
-OUTPUT_TOPICS: Final = (DLQ, ALERTS, CASES)
+OUTPUT_TOPICS: Final = (DLQ, ALERTS, CASES, SHARED)
 ALL_TOPICS: Final = (*INPUT_TOPICS, COMMANDS, *OUTPUT_TOPICS)
 
 MAX_MESSAGE_BYTES: Final = 64 * 1024
@@ -134,6 +137,15 @@ class EnvironmentEvent(_Input, kw_only=True):
     # Optional (v1 extension): the wind the station measured, for upwind searches.
     wind_dir_deg: Annotated[float, msgspec.Meta(ge=0.0, le=360.0)] | None = None
     wind_speed_ms: Annotated[float, msgspec.Meta(ge=0.0, le=100.0)] | None = None
+    # Optional (v1 extension): an exceedance episode a neighbouring OneGrid shares on its
+    # `onegrid.shared` topic; the reading is then the 1-hour means of the episode's peak hour.
+    episode_id: Annotated[str, msgspec.Meta(min_length=1, max_length=128)] | None = None
+    episode_start: Timestamp | None = None
+    episode_end: Timestamp | None = None  # absent while the episode goes on
+    aqi: Annotated[float, msgspec.Meta(ge=0.0)] | None = None  # HJ 633 hourly AQI at the peak
+    primary_pollutant: Literal[POLLUTANTS] | None = None  # type: ignore[valid-type]
+    primary_pollutants: list[Literal[POLLUTANTS]] = []  # type: ignore[valid-type]
+    shared_by: SourceId | None = None  # the sharing city's id
 
 
 class Reporter(msgspec.Struct, kw_only=True):

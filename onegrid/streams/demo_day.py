@@ -28,6 +28,7 @@ from onegrid.geo.store import Store
 from onegrid.streams.casefeed import decide_and_store_cases
 from onegrid.streams.contract import COMMANDS, CommandMessage
 from onegrid.streams.engine import City, Rules, decide_alerts, process, store_outcome
+from onegrid.streams.episode_feed import EpisodeSettings, decide_episodes
 from onegrid.streams.simulation.staff import Planned, department_staff, next_command
 from onegrid.streams.simulator import SimMessage, simulate
 from onegrid.streams.validate import RawMessage
@@ -125,16 +126,17 @@ def _commands(due: list[Planned]) -> list[tuple[RawMessage, CommandMessage]]:
 
 def run_demo_day(city: City, store: Store, directory: Directory, rules: Rules | None, *,
                  start: datetime, hours: float = 24.0, rate: float = 1.0, seed: int = 7,
-                 step_s: int = 300) -> DemoDay:
+                 step_s: int = 300, episodes: EpisodeSettings | None = None) -> DemoDay:
     """Run a simulated day into `store`; return what it produced.
 
     `rate` is simulated messages per second over all input topics; `step_s`
-    the slice length (seconds of simulated time per write).
+    the slice length (seconds of simulated time per write); with `episodes`
+    the engine's episode step runs too.
     """
     messages = simulate(city.registry, rate=rate, duration_s=hours * 3600, seed=seed,
                         start=start, malformed_share=0.002)
     staff = _Staff(directory, seed)
-    state, offsets = RuleState(), Counter()
+    state, offsets, until = RuleState(), Counter(), None
     totals = Counter()
     for now, batch in _slices(messages, start, timedelta(seconds=step_s),
                               start + timedelta(hours=hours)):
@@ -146,16 +148,19 @@ def run_demo_day(city: City, store: Store, directory: Directory, rules: Rules | 
         outcome = process(raw, city, now)
         commands = _commands(staff.due(now))
 
-        def slice_(cur, raw=raw, outcome=outcome, commands=commands, now=now, before=state):
+        def slice_(cur, raw=raw, outcome=outcome, commands=commands, now=now, before=state,
+                   decided=until):
             stored = store_outcome(cur, outcome, raw, PREFIX)
             new_state, changes = before, []
             if rules is not None:
                 new_state, changes = decide_alerts(cur, rules, before, PREFIX, city.regions)
+            if episodes is not None:
+                decided = decide_episodes(cur, episodes, city.regions, decided, PREFIX).until
             decide_and_store_cases(cur, directory, commands, stored.table, changes, now,
                                    PREFIX)
-            return stored, new_state, len(changes)
+            return stored, new_state, len(changes), decided
 
-        stored, state, changes = store.write(slice_)
+        stored, state, changes, until = store.write(slice_)
         totals.update(events=stored.events, dead_letters=stored.dead_letters,
                       alert_changes=changes, commands=len(commands))
         staff.replan(store.cursor())
