@@ -502,6 +502,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     from onegrid.cli_cases import add_case_commands
     add_case_commands(sub, _add_db, _add_city)
+    from onegrid.cli_opendata import add_opendata_commands
+    add_opendata_commands(sub, _add_db, _add_city)
     return parser
 
 

@@ -21,14 +21,16 @@ MINUTES = (5, 20, 35, 50)
 
 def hourly_messages(series: Mapping[str, Sequence[float | None]], first_hour: int = 0,
                     last_hour: int | None = None, pollutant: str = "pm25",
-                    tag: str = "") -> Iterator[tuple[str, bytes, bytes]]:
+                    tag: str = "", start: datetime = T0,
+                    reports: bool = True) -> Iterator[tuple[str, bytes, bytes]]:
     """Yield (topic suffix, key, value) for the hours first_hour..last_hour (inclusive) of
-    each station's series (None: the station sends nothing that hour)."""
+    each station's series (None: the station sends nothing that hour), hour 0 starting at
+    `start`; without `reports`, no incident reports."""
     n = max(len(v) for v in series.values())
     last = n - 1 if last_hour is None else last_hour
     for h in range(first_hour, last + 1):
         for q, minute in enumerate(MINUTES):
-            ts = (T0 + timedelta(hours=h, minutes=minute)).isoformat()
+            ts = (start + timedelta(hours=h, minutes=minute)).isoformat()
             for station, values in series.items():
                 if h < len(values) and values[h] is not None:
                     yield "environment", station.encode(), _json(
@@ -36,6 +38,8 @@ def hourly_messages(series: Mapping[str, Sequence[float | None]], first_hour: in
                         **{pollutant: values[h]}, wind_dir_deg=100.0 + h, wind_speed_ms=2.0)
             yield "sensor", SENSOR.encode(), _json(
                 id=f"{tag}s-{h}-{q}", ts=ts, sensor_id=SENSOR, metric="noise_db", value=50.0)
+            if not reports:
+                continue
             yield "incident", b"hotline", _json(
                 id=f"{tag}i-{h}-{q}", ts=ts, lat=31.23, lng=121.47, category="street_vending",
                 source="hotline")
