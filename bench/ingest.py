@@ -101,7 +101,7 @@ def engine_consume(bootstrap: str, prefix: str, n: int, db: Path,
         [sys.executable, "-m", "onegrid.cli", "-v", "run", "--bootstrap", bootstrap,
          "--prefix", prefix, "--db", str(db), "--group", f"engine-{uuid.uuid4().hex[:6]}",
          # ingest alone; bench/alerts.py prices rules
-         "--until-idle", "3", "--no-rules", "--no-cases", *(extra or [])],
+         "--until-idle", "3", "--no-rules", "--no-cases", "--no-episodes", *(extra or [])],
         capture_output=True, text=True, check=True)
     lines = proc.stderr.strip().splitlines()
     final = lines[-1]
