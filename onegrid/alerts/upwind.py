@@ -7,10 +7,16 @@ dispersion model: it says where an officer should look first. Finding the
 episode and the wind at its peak is `episodes`'s; the register is
 `geo.registry`'s; showing the candidates is the dashboard's.
 
-The score of a source at distance d (km), lying `off` degrees away from the
-direction the wind comes from, with permitted emissions q (t/year) of the
-episode's pollutant, is the product of three weights:
+The score of a source estimates its share of what the episode measured:
+what it emits, times how much of it the air brings to the episode. For a
+source at distance d (km), lying `off` degrees away from the direction the
+wind comes from, permitted to emit q t/year of the episode's pollutant, it is
+the product of three weights:
 
+- permit: 1 + q / 0.2 t. Emissions are linear in what a source puts out, and
+  the permit is the register's only figure for that. The 0.2 t/year stands
+  for what no permit counts (a building site's dust, a permit naming other
+  pollutants), so a source without a permit still weighs 1, not 0.
 - distance: 1 / (1 + (d / 1 km)^2). A plume dilutes roughly with the square of
   the distance it travels (its width and depth both grow with it), so a
   source twice as far must emit about four times as much to matter as much.
@@ -19,10 +25,7 @@ episode's pollutant, is the product of three weights:
   of an hour's wind direction plus a plume's own width. A source at 90 deg
   or more lies crosswind or downwind of the episode: the wind cannot have
   carried its emissions there, so it scores 0 and ranks after every source
-  upwind, by distance.
-- permit: 1 + log10(1 + q). A bigger permit ranks higher, but compressed:
-  permits span orders of magnitude and say what a source may emit, not what
-  it emitted in this hour. No permit (a building site) weighs 1, not 0.
+  upwind, by distance, whatever its permit.
 
 In light wind the direction says little: below `CALM_MS` it is ignored
 (distance and permit only), above `STEADY_MS` it counts fully, and in between
@@ -44,6 +47,7 @@ from onegrid.geo.registry import PollutionSource
 
 EARTH_RADIUS_KM: Final = 6371.0088
 DISTANCE_SCALE_KM: Final = 1.0
+UNPERMITTED_T: Final = 0.2  # t/year: what a source emits that no permit counts
 DIRECTION_SIGMA_DEG: Final = 22.5
 CALM_MS: Final = 0.5  # wind vanes do not hold a direction below about this speed
 STEADY_MS: Final = 1.5
@@ -131,9 +135,9 @@ def _direction_weight(off: np.ndarray, wind_speed_ms: float | None) -> np.ndarra
 
 
 def _permit_weight(pool: list[PollutionSource], pollutant: str | None) -> np.ndarray:
-    """Return 1 + log10(1 + permitted t/year of the pollutant) per source."""
+    """Return 1 + (permitted t/year of the pollutant) / UNPERMITTED_T per source."""
     if pollutant is None:
         return np.ones(len(pool))
     keys = _PERMITS_FOR.get(pollutant, (pollutant,))
     tonnes = np.array([sum(s.permits.get(k, 0.0) for k in keys) for s in pool])
-    return 1.0 + np.log10(1.0 + tonnes)
+    return 1.0 + tonnes / UNPERMITTED_T
