@@ -3,12 +3,12 @@
 An industrial episode of the plan is a source of the city's register (污染源)
 emitting far above its normal for a few hours (a failed scrubber, a night of
 unpermitted production). `place_at_sources` moves each industrial episode to
-such a source, chosen among those permitted to emit SO2 (0.5 t/year or more)
-and with a monitoring station downwind at the episode's mid-life wind, so the run has an
-episode with a true source upwind of the stations it reaches, and the plan
-names it (`Episode.source_id`). `stack_plume` is that release's plume: a
-steady Gaussian plume along the wind of each moment, widening downwind, so it
-sweeps over the stations as the wind turns. Regional puffs (haze, dust) and
+such a source, chosen among those permitted to emit SO2 (0.5 t/year or
+more) with a monitoring station downwind at the episode's mid-life wind, so
+the run has an episode with a true source upwind of the stations it reaches,
+and the plan names it (`Episode.source_id`). `stack_plume` is that release's
+plume: an elevated Gaussian plume along the wind of each moment, widening
+downwind, so it sweeps over the stations as the wind turns. Regional puffs (haze, dust) and
 the stations themselves stay in `air`; the register is `geo.registry`'s.
 """
 
