@@ -325,7 +325,7 @@ def cmd_city_import(args) -> int:
     except (ValueError, OSError) as exc:
         raise UserError(str(exc)) from None
     print(f"onegrid city import: wrote {out}; add its registers (metrics.csv, sensors.csv, "
-          "...; see onegrid/data/README.md) and pass --city to use it")
+          "..., pollution_sources.csv; see onegrid/data/README.md) and pass --city to use it")
     return 0
 
 

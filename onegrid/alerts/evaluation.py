@@ -71,6 +71,10 @@ def _read_stats(cur: duckdb.DuckDBPyConnection, rule: Rule, at: datetime) -> pa.
     if rule.kind == "nodata":
         topic = _NODATA_TOPIC[rule.extra.get("source", "sensor")]
         return windows.last_seen(cur, topic, at, rule.metric if topic == "sensor" else None)
+    if rule.kind == "forecast":  # a trend fit, not window totals
+        if rule.scope == Scope.SENSOR:
+            return windows.source_trend(cur, rule.metric, start, end, at)
+        return windows.window_trend(cur, rule.metric, start, end, at, _level(rule))
     if rule.scope == Scope.SENSOR:  # per device: from the raw readings
         read = windows.source_first_last if rule.kind == "rate" else windows.source_window_stats
         return read(cur, rule.metric, start, end)
@@ -85,8 +89,8 @@ def _read_key(rule: Rule) -> tuple:
     level = 10 if rule.kind == "count" else (None if rule.scope == Scope.SENSOR
                                              else _level(rule))
     source = rule.extra.get("source") if rule.kind == "nodata" else None
-    return (rule.kind == "rate", rule.kind == "nodata", rule.scope == Scope.SENSOR,
-            rule.metric, rule.window_s, level, source)
+    return (rule.kind if rule.kind in ("rate", "nodata", "forecast") else "stats",
+            rule.scope == Scope.SENSOR, rule.metric, rule.window_s, level, source)
 
 
 def _family(rule: Rule) -> int | str | None:

@@ -4,8 +4,9 @@ Reads only, over a cursor the caller holds (the engine's write transaction or
 a back-test's scratch store): per-key n, sum, min and max of a metric over a
 window of minute buckets at H3 resolution 7-10 (parents by the index's bit
 layout, exact roll-ups of the res-10 buckets) or per region level; first and
-last bucket means for rates; per-device statistics from the raw readings; and
-when each source last spoke. Writing stays in `store`.
+last bucket means for rates; least-squares trends of the bucket means for
+forecasts; per-device statistics from the raw readings; and when each source
+last spoke. Writing stays in `store`.
 """
 
 from __future__ import annotations
@@ -157,3 +158,51 @@ def source_first_last(cur: duckdb.DuckDBPyConnection, metric: str, start, end) -
                count(*) AS buckets, arg_max(cell, bucket) AS cell
         FROM b GROUP BY key HAVING count(*) > 1 ORDER BY key
     """, params=[metric, start, end]).to_arrow_table()
+
+
+# Least-squares line through (hours from `at` to each bucket's middle, bucket mean) per key;
+# the intercept is then the fitted value at `at`. {key}, {source}, {where} are filled in.
+_TREND_SQL: Final = """
+    WITH b AS (
+        SELECT {key} AS key, {bucket} AS bucket, {mean} AS mean, {cell} AS cell
+        FROM {source} WHERE {where} GROUP BY ALL),
+    x AS (SELECT *, (epoch(bucket) + 30 - epoch(?::TIMESTAMPTZ)) / 3600.0 AS h FROM b)
+    SELECT key, count(*)::BIGINT AS buckets, regr_slope(mean, h) AS slope_per_h,
+           -- the slope's standard error: residual variance over the spread of the hours
+           CASE WHEN count(*) > 2 AND regr_sxx(mean, h) > 0 THEN sqrt(greatest(
+               regr_syy(mean, h) - regr_sxy(mean, h) ^ 2 / regr_sxx(mean, h), 0)
+               / (count(*) - 2) / regr_sxx(mean, h)) END AS slope_se,
+           regr_intercept(mean, h) AS fit_now, arg_max(mean, bucket) AS last_mean,
+           arg_max(cell, bucket) AS cell
+    FROM x GROUP BY key ORDER BY key
+"""
+
+
+def window_trend(cur: duckdb.DuckDBPyConnection, metric: str, start, end, at,
+                 level: str | int = 10) -> pa.Table:
+    """Return, per key, the least-squares trend of `metric`'s minute-bucket means in
+    [start, end): buckets (with data), slope_per_h (unit per hour) and its standard error
+    slope_se (NULL below three buckets), fit_now (the line's value at `at`), last_mean and
+    cell; keys as in `window_stats` (H3 level or region)."""
+    if isinstance(level, int):
+        if not 7 <= level <= 10:
+            raise ValueError(f"H3 resolution must be 7-10, got {level}")
+        key = "CAST(" + (_PARENT_SQL.format(res=level) if level < 10 else "cell") + " AS VARCHAR)"
+        source = "cell_stats"
+    elif level in REGION_LEVELS:
+        key, source = level, "cell_stats JOIN region_cells USING (cell)"
+    else:
+        raise ValueError(f"unknown level {level!r}")
+    sql = _TREND_SQL.format(
+        key=key, bucket="bucket", mean="sum(sum) / sum(n)", cell="any_value(cell)",
+        source=source, where=f"metric = ? AND bucket >= ? AND bucket < ? AND {key} IS NOT NULL")
+    return cur.sql(sql, params=[metric, start, end, at]).to_arrow_table()
+
+
+def source_trend(cur: duckdb.DuckDBPyConnection, metric: str, start, end, at) -> pa.Table:
+    """Return `window_trend`'s columns per source (device) from its raw readings."""
+    sql = _TREND_SQL.format(
+        key="source_id", bucket="date_trunc('minute', ts)", mean="avg(value)",
+        cell="arg_max(cell, ts)", source="events",
+        where="metric = ? AND ts >= ? AND ts < ? AND source_id IS NOT NULL")
+    return cur.sql(sql, params=[metric, start, end, at]).to_arrow_table()

@@ -16,7 +16,7 @@ from typing import Final
 
 import pyarrow as pa
 
-from onegrid.alerts.kinds import count, nodata, rate, threshold
+from onegrid.alerts.kinds import count, forecast, nodata, rate, threshold
 from onegrid.alerts.model import Observation, Rule
 
 Evaluate = Callable[[Rule, pa.Table, datetime, Collection[str]], list[Observation]]
@@ -26,6 +26,7 @@ KINDS: Final[dict[str, Evaluate]] = {
     "count": count.evaluate,
     "rate": rate.evaluate,
     "nodata": nodata.evaluate,
+    "forecast": forecast.evaluate,
 }
 
 __all__ = ["KINDS", "Evaluate"]
