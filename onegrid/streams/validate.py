@@ -248,8 +248,11 @@ def _per_value(values: list, fn) -> np.ndarray:
     return looked_up[codes]
 
 
-def _as_float(values: Sequence[float | None]) -> np.ndarray:
-    return np.array(values, dtype=np.float64)  # None -> nan
+def _as_float(values: list[float | None]) -> np.ndarray:
+    """Return the values as float64, NaN for None."""
+    if values.count(None) == len(values):  # a field no event sent: no per-value work
+        return np.full(len(values), np.nan)
+    return np.array(values, dtype=np.float64)
 
 
 class _Checker:
@@ -379,7 +382,7 @@ def _to_table(suffix: str, ck: _Checker, cols: dict) -> pa.Table:
     n = len(ck.events)
     cols = dict(cols)
     cols["ts"] = cols["ts"].astype("datetime64[ms]")
-    cols["topic"] = [suffix] * n
+    cols["topic"] = pa.repeat(suffix, n)
     cols["kafka_partition"] = list(map(attrgetter("partition"), ck.messages))
     cols["kafka_offset"] = list(map(attrgetter("offset"), ck.messages))
     arrays = []
@@ -387,6 +390,8 @@ def _to_table(suffix: str, ck: _Checker, cols: dict) -> pa.Table:
         col = cols.get(f.name)
         if col is None:
             arrays.append(pa.nulls(n, f.type))
+        elif isinstance(col, pa.Array):
+            arrays.append(col)
         elif isinstance(col, np.ndarray) and col.dtype.kind == "f":
             arrays.append(pa.array(col, f.type, mask=np.isnan(col)))
         else:
