@@ -87,6 +87,21 @@ def last_seen(cur: duckdb.DuckDBPyConnection, topic: str, until,
     """, params=[topic, until, metric, metric]).to_arrow_table()
 
 
+def many_last_seen(cur: duckdb.DuckDBPyConnection, reads: list[tuple[str, str | None]],
+                   until) -> pa.Table:
+    """Return `last_seen` for several (topic, metric or None) reads in one scan, each row
+    marked with the index of its read in `reads` (column `read`)."""
+    rows = ", ".join(f"({i}, ?, ?::VARCHAR)" for i in range(len(reads)))
+    return cur.sql(f"""
+        SELECT source_id, max(ts) AS last_ts, arg_max(cell, ts) AS cell,
+               arg_max(grid_id, ts) AS grid_id, r.i AS read
+        FROM events e JOIN (VALUES {rows}) AS r(i, topic, metric)
+          ON e.topic = r.topic AND (r.metric IS NULL OR e.metric = r.metric)
+        WHERE e.ts <= ? AND source_id IS NOT NULL
+        GROUP BY r.i, source_id ORDER BY r.i, source_id
+    """, params=[v for r in reads for v in r] + [until]).to_arrow_table()
+
+
 def source_window_stats(cur: duckdb.DuckDBPyConnection, metric: str, start, end) -> pa.Table:
     """Return n, sum, min, max of a sensor metric per source (device) over [start, end).
 
@@ -108,17 +123,24 @@ def _windows_values(reads: list[tuple[str, object, object]]) -> tuple[str, list]
 
 
 def many_window_stats(cur: duckdb.DuckDBPyConnection, reads: list[tuple[str, object, object]],
-                      level: int = 10) -> pa.Table:
-    """Return `window_stats` for several (metric, start, end) windows at one H3 level in one
-    scan, each row marked with the index of its window in `reads` (column `window`).
+                      level: int | list[int] = 10) -> pa.Table:
+    """Return `window_stats` for several (metric, start, end) windows in one scan, each row
+    marked with the index of its window in `reads` (column `window`).
 
-    One query costs a few milliseconds however little it reads, and a decision
-    reads a dozen windows; plain metric names only (no ':*' patterns).
+    `level` is one H3 resolution (7-10) for all windows, or one per window, so
+    rules at different resolutions share the scan. One query costs a few
+    milliseconds however little it reads, and a decision reads a dozen
+    windows; plain metric names only (no ':*' patterns).
     """
-    if not 7 <= level <= 10:
-        raise ValueError(f"H3 resolution must be 7-10, got {level}")
-    key = _PARENT_SQL.format(res=level) if level < 10 else "cell"
-    values, params = _windows_values(reads)
+    levels = [level] * len(reads) if isinstance(level, int) else list(level)
+    if len(levels) != len(reads) or not all(7 <= r <= 10 for r in levels):
+        raise ValueError(f"H3 resolutions must be 7-10, one per window, got {level}")
+    rows = ", ".join(f"({i}, ?, ?::TIMESTAMPTZ, ?::TIMESTAMPTZ, {res}::UBIGINT)"
+                     for i, res in enumerate(levels))
+    values = f"(VALUES {rows}) AS w(i, metric, start, stop, res)"
+    params = [v for r in reads for v in r]
+    # The parent formula leaves a res-10 cell as it is, so it serves every level.
+    key = _PARENT_SQL.format(res="w.res")
     return cur.sql(f"""
         SELECT CAST({key} AS VARCHAR) AS key, c.metric, sum(n)::BIGINT AS n, sum(sum) AS sum,
                min(min) AS min, max(max) AS max, any_value(cell) AS cell,

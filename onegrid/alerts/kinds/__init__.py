@@ -3,8 +3,9 @@
 A new kind is one new module and one line in KINDS. Each `evaluate` takes the
 rule, the statistics the store computed for its window (an Arrow table with
 key, metric, n, sum, min, max, cell), the evaluation time and the keys with a
-live alert, and returns one Observation per scope key; a kind may leave out a
-key that has no live alert and whose value cannot start one. Deciding
+live alert, and returns one Observation per scope key; given the live keys
+(evaluation always gives them, maybe none), a kind may leave out a key that has
+no live alert and whose value cannot start one. Deciding
 pending/firing/resolved is `lifecycle`'s.
 """
 
