@@ -345,19 +345,28 @@ def cmd_city_import(args) -> int:
     except (ValueError, OSError) as exc:
         raise UserError(str(exc)) from None
     print(f"onegrid city import: wrote {out}; add its registers (metrics.csv, sensors.csv, "
-          "...; see onegrid/data/README.md) and pass --city to use it")
+          "..., pollution_sources.csv; see onegrid/data/README.md) and pass --city to use it")
     return 0
 
 
 def cmd_serve(args) -> int:
     """Serve the dashboard from a node's store."""
+    import duckdb
+
     from onegrid.node import serve_dashboard
 
     city = _load_city(args.city)
     rules = None if args.no_rules else _rules(args, city)
-    serve_dashboard(args.db, city, args.host, args.port, tile_url=args.tile_url,
-                    bootstrap=args.bootstrap, prefix=args.prefix,
-                    client_config=_kafka_options(args), rules=rules)
+    try:
+        serve_dashboard(args.db, city, args.host, args.port, tile_url=args.tile_url,
+                        bootstrap=args.bootstrap, prefix=args.prefix,
+                        client_config=_kafka_options(args), rules=rules)
+    except duckdb.IOException as exc:
+        if "lock" not in str(exc).lower():
+            raise
+        raise UserError(f"{args.db} is open in another process (an engine?); DuckDB lets one "
+                        "process own a store: serve a copy, or run `onegrid up`, whose "
+                        "dashboard shares the engine's store") from None
     return 0
 
 

@@ -95,3 +95,15 @@ def test_a_time_that_is_not_iso_fails_with_one_line():
     done = onegrid("simulate", "--bootstrap", "127.0.0.1:9", "--start", "yesterday")
     assert done.returncode == 2 and done.stderr.count("\n") == 1
     assert "--start 'yesterday': not an ISO-8601 time" in done.stderr
+
+
+def test_serving_a_store_an_engine_holds_says_so_in_one_line(tmp_path):
+    from onegrid.geo.store import Store
+
+    db = tmp_path / "held.duckdb"
+    with Store(db):
+        done = subprocess.run([sys.executable, "-m", "onegrid.cli", "serve", "--db", str(db),
+                               "--port", "0"], capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    assert "open in another process" in done.stderr and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1

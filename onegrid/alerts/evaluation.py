@@ -71,6 +71,10 @@ def _read_stats(cur: duckdb.DuckDBPyConnection, rule: Rule, at: datetime) -> pa.
     if rule.kind == "nodata":
         topic = _NODATA_TOPIC[rule.extra.get("source", "sensor")]
         return windows.last_seen(cur, topic, at, rule.metric if topic == "sensor" else None)
+    if rule.kind == "forecast":  # a trend fit, not window totals
+        if rule.scope == Scope.SENSOR:
+            return windows.source_trend(cur, rule.metric, start, end, at)
+        return windows.window_trend(cur, rule.metric, start, end, at, _level(rule))
     if rule.scope == Scope.SENSOR:  # per device: from the raw readings
         read = windows.source_first_last if rule.kind == "rate" else windows.source_window_stats
         return read(cur, rule.metric, start, end)
@@ -85,44 +89,67 @@ def _read_key(rule: Rule) -> tuple:
     level = 10 if rule.kind == "count" else (None if rule.scope == Scope.SENSOR
                                              else _level(rule))
     source = rule.extra.get("source") if rule.kind == "nodata" else None
-    return (rule.kind == "rate", rule.kind == "nodata", rule.scope == Scope.SENSOR,
-            rule.metric, rule.window_s, level, source)
+    return (rule.kind if rule.kind in ("rate", "nodata", "forecast") else "stats",
+            rule.scope == Scope.SENSOR, rule.metric, rule.window_s, level, source)
 
 
-def _family(rule: Rule) -> int | str | None:
-    """Return what a rule's read can share one query with (an H3 level, or 'sources')."""
+def _family(rule: Rule) -> str | None:
+    """Return which shared query a rule's read can join: 'cells' (cell statistics at
+    any H3 level), 'sources' (per device) or 'seen' (no-data), else None."""
     if rule.kind in ("threshold", "count") and rule.scope == Scope.CELL \
             and not (rule.metric or ":*").endswith(":*"):
-        return 10 if rule.kind == "count" else rule.res
+        return "cells"
     if rule.kind == "threshold" and rule.scope == Scope.SENSOR:
         return "sources"
+    if rule.kind == "nodata":
+        return "seen"
     return None
+
+
+def _family_read(rule: Rule, family: str, at: datetime) -> tuple:
+    """Return what a rule asks of its family's query."""
+    if family == "seen":
+        topic = _NODATA_TOPIC[rule.extra.get("source", "sensor")]
+        return topic, rule.metric if topic == "sensor" else None
+    start, end = window_bounds(rule, at)
+    if family == "cells":
+        return rule.metric, start, end, 10 if rule.kind == "count" else rule.res
+    return rule.metric, start, end
+
+
+def _read_family(cur: duckdb.DuckDBPyConnection, family: str, reads: list[tuple],
+                 at: datetime) -> tuple[pa.Table, str]:
+    """Run one family's shared query; return it and the column numbering its reads."""
+    if family == "seen":
+        return windows.many_last_seen(cur, reads, at), "read"
+    if family == "sources":
+        return windows.many_source_window_stats(cur, reads), "window"
+    return windows.many_window_stats(cur, [r[:3] for r in reads], [r[3] for r in reads]), \
+        "window"
 
 
 def prefetch(cur: duckdb.DuckDBPyConnection, rules: Sequence[Rule], at: datetime) -> dict:
     """Return statistics for `observe`'s cache, reading windows of a family in one query.
 
-    A query costs a few milliseconds however little it reads, and the demo rules
-    alone read fifteen windows per decision, so windows of the same kind (same
-    H3 level, or per device) are read together and split afterwards.
+    A query costs a few milliseconds however little it reads (more on a busy
+    machine), and the demo rules alone read fifteen windows per decision, so
+    windows of the same kind (cell statistics at any level, per device, last
+    seen) are read together and split afterwards.
     """
-    families: dict[int | str, dict[tuple, tuple]] = {}
+    families: dict[str, dict[tuple, tuple]] = {}
     for rule in rules:
         family = _family(rule)
         if family is not None:
-            families.setdefault(family, {})[_read_key(rule)] = (
-                rule.metric, *window_bounds(rule, at))
+            families.setdefault(family, {})[_read_key(rule)] = _family_read(rule, family, at)
     cache = {}
     for family, reads in families.items():
         if len(reads) < 2:  # a lone read goes the usual way
             continue
-        table = (windows.many_source_window_stats(cur, list(reads.values()))
-                 if family == "sources" else
-                 windows.many_window_stats(cur, list(reads.values()), family))
-        window = table.column("window")
-        table = table.drop_columns(["window"])
+        table, column = _read_family(cur, family, list(reads.values()), at)
+        number = table.column(column)
+        table = table.drop_columns([column])
         for i, key in enumerate(reads):
-            cache[key] = table.filter(pc.equal(window, i))
+            cache[key] = table.filter(pc.equal(number, i))
     return cache
 
 

@@ -36,6 +36,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime
 
+import numpy as np
+
 from onegrid.alerts.model import Alert, AlertState, Level, Observation, Rule, Transition
 
 CLEAR = -1  # `_aim` result: the value is on the clear side of the whole ladder
@@ -65,6 +67,23 @@ def is_clear(op: str, value: float, clear: float) -> bool:
 def can_start(rule: Rule, value: float | None) -> bool:
     """Return whether a value would start an alert on a key that has none live."""
     return value is not None and _highest_bad(rule, value) != CLEAR
+
+
+def could_start(rule: Rule, values: np.ndarray) -> np.ndarray:
+    """Return `can_start` for an array of values at once (NaN: no data, False).
+
+    A value starts an alert when it is bad for some level, that is, for the
+    easiest level to reach: the lowest threshold of a `>=` rule, the highest
+    of a `<=` one.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if not rule.levels:
+        return np.zeros(len(values), dtype=bool)
+    thresholds = [level.threshold for level in rule.levels]
+    with np.errstate(invalid="ignore"):
+        if rule.op == ">=":
+            return values >= min(thresholds)
+        return values <= max(thresholds)
 
 
 def step(rule: Rule, current: Alert | None,

@@ -51,7 +51,7 @@ class Rule:
 
     id: str
     version: str
-    kind: str  # threshold | nodata | count | rate (a ladder is a threshold with levels)
+    kind: str  # threshold | nodata | count | rate | forecast (a ladder: threshold with levels)
     title_zh: str
     title_en: str
     metric: str | None  # sensor metric, pollutant, or incident:<category> for counts
@@ -67,6 +67,9 @@ class Rule:
     ring_k: int = 0  # count rules: the cell and its neighbours within k rings
     silent_s: int = 0  # no-data rules: silent longer than this raises a device fault
     lateness_s: int = 120  # events later than this past the watermark change nothing
+    horizon_s: int = 0  # forecast rules: how far ahead of the clock the trend is read
+    min_rate: float = 0.0  # forecast rules: the rise per hour below which nothing warns
+    min_points: int = 0  # forecast rules: minute buckets with data a fit needs
     case: str = "none"  # none | suggest | auto (issue: cases)
     source_line: int = 0  # line of the rule's [[rule]] header in its file
     extra: dict = field(default_factory=dict)

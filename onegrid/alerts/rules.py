@@ -34,6 +34,8 @@ KEYS: Final[dict[str, frozenset[str]]] = {
                        "severity"},
     "count": _COMMON | {"metric", "window", "res", "ring", "count", "clear", "severity"},
     "nodata": _COMMON | {"source", "metric", "silent", "severity"},
+    "forecast": _COMMON | {"metric", "window", "scope", "res", "horizon", "threshold", "clear",
+                           "severity", "min_rate", "min_points"},
 }
 STATS: Final = ("mean", "max", "min", "sum", "count")
 OPS: Final = (">=", "<=")
@@ -41,6 +43,9 @@ CASES: Final = ("none", "suggest", "auto")
 SOURCES: Final = ("sensor", "station")
 ANY_INCIDENT: Final = "incident:*"  # count rules: every category, each counted on its own
 _UNITS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+FIT_MIN_POINTS: Final = 3  # forecast rules: a line through two points says nothing of noise
+FIT_DEFAULT_POINTS: Final = 5
+HORIZON_PER_WINDOW: Final = 4  # forecast rules: a trend is not read further than this
 _MISSING: Final = object()  # getter default meaning "this key is required"
 
 
@@ -521,6 +526,28 @@ def _nodata(r: _Reader) -> dict[str, Any]:
     return fields
 
 
+def _forecast(r: _Reader) -> dict[str, Any]:
+    scope, res = _scope(r)
+    window = _window(r, min_buckets=FIT_MIN_POINTS)
+    points = r.integer("min_points", FIT_MIN_POINTS, 100_000, FIT_DEFAULT_POINTS)
+    if window is not None and points is not None and window // r.ctx.bucket_s < points:
+        r.fail("window", f"window {window} s holds {window // r.ctx.bucket_s} buckets, fewer "
+                         f"than min_points = {points}: too short for a fit")
+    horizon = r.duration("horizon")
+    if horizon is not None and horizon <= 0:
+        r.fail("horizon", "'horizon' must be longer than 0 s")
+    elif horizon is not None and window and horizon > HORIZON_PER_WINDOW * window:
+        r.fail("horizon", f"horizon {horizon} s is more than {HORIZON_PER_WINDOW} x the "
+                          f"{window} s window: a trend that short says nothing so far ahead")
+    rate = r.number("min_rate")
+    if rate is not None and rate <= 0:
+        r.fail("min_rate", f"'min_rate' must be above 0 (a rise per hour), not {rate:g}")
+    return {"metric": _metric(r), "stat": "mean", "window_s": window, "scope": scope,
+            "res": res, "op": ">=", "levels": _plain_level(r, ">="), "horizon_s": horizon,
+            "min_rate": rate, "min_points": points}
+
+
 _BUILDERS: Final[dict[str, Callable[[_Reader], dict[str, Any]]]] = {
     "threshold": _threshold, "rate": _rate, "count": _count, "nodata": _nodata,
+    "forecast": _forecast,
 }

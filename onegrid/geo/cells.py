@@ -27,14 +27,22 @@ def latlng_to_cells(lat: np.ndarray, lng: np.ndarray, res: int = BASE_RES) -> np
     """Return the H3 cell (uint64) of each point; points must be finite degrees.
 
     h3 4.x has no array API, so this is one tight loop over its integer API
-    (about 1M points/s here); everything around it stays vectorised.
+    (about 1M points/s here), run once per distinct point: most readings come
+    from registered sensors and stations at fixed places, so a batch holds far
+    fewer points than events. Everything around the loop stays vectorised.
     """
-    lat_list, lng_list = np.asarray(lat, dtype=np.float64).tolist(), np.asarray(
-        lng, dtype=np.float64).tolist()
-    return np.fromiter(
-        (h3i.latlng_to_cell(a, b, res) for a, b in zip(lat_list, lng_list, strict=True)),
-        dtype=np.uint64, count=len(lat_list),
+    lat = np.asarray(lat, dtype=np.float64)
+    lng = np.asarray(lng, dtype=np.float64)
+    if len(lat) == 0:
+        return np.zeros(0, dtype=np.uint64)
+    # One complex number per point, so np.unique finds distinct (lat, lng) pairs.
+    points, where = np.unique(lat + 1j * lng, return_inverse=True)
+    cells = np.fromiter(
+        (h3i.latlng_to_cell(a, b, res)
+         for a, b in zip(points.real.tolist(), points.imag.tolist(), strict=True)),
+        dtype=np.uint64, count=len(points),
     )
+    return cells[where.ravel()]
 
 
 def cells_to_parent(cells: np.ndarray, res: int) -> np.ndarray:

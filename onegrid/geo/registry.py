@@ -1,4 +1,5 @@
-"""The city's reference registers: metrics, sensors, stations, categories, departments.
+"""The city's reference registers: metrics, sensors, stations, categories, departments,
+pollution sources.
 
 A city lives in one folder (the demo city ships in `onegrid/data/city/`). This
 module reads its CSV registers into frozen records and lookup tables; it knows
@@ -10,7 +11,9 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
@@ -95,6 +98,40 @@ class Hotspot:
     weight: float
 
 
+# Pollution-source category -> (name_zh, name_en); a register naming another is refused,
+# so a typo cannot hide a source from the map's legend and the upwind ranking.
+SOURCE_CATEGORIES: Final[dict[str, tuple[str, str]]] = {
+    "enterprise": ("工业企业", "industrial enterprise"),
+    "boiler": ("锅炉房", "boiler house"),
+    "print": ("印刷厂", "print works"),
+    "paint": ("汽修喷涂", "body shop paint booth"),
+    "concrete": ("混凝土搅拌站", "concrete batching plant"),
+    "site": ("堆场 / 码头", "bulk yard / wharf"),
+    "construction": ("建筑工地", "building site"),
+    "catering": ("餐饮油烟", "catering fumes"),
+}
+SOURCES_FILE: Final = "pollution_sources.csv"
+_PERMIT_COLUMN: Final = re.compile(r"permit_([a-z0-9]+)_t")  # permit_<pollutant>_t, t/year
+
+
+@dataclass(frozen=True)
+class PollutionSource:
+    """A registered pollution source (污染源) and its permitted emissions (排污许可).
+
+    `permits` maps a pollutant (`pm25`, `pm10`, `so2`, `no2`, `vocs`, ...) to
+    tonnes a year; a pollutant without a permit is absent, not 0.
+    """
+
+    source_id: str
+    name_zh: str
+    name_en: str
+    category: str
+    lat: float
+    lng: float
+    district_id: str
+    permits: Mapping[str, float] = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class Registry:
     """Everything a city folder registers, keyed by id."""
@@ -113,6 +150,7 @@ class Registry:
     time_limits_h: dict[str, float]
     remits: tuple[tuple[str, str, str], ...] = field(default=())
     city_id: str = ""  # city.toml's `id` (the folder's name without one): who shares episodes
+    sources: dict[str, PollutionSource] = field(default_factory=dict)
 
 
 def csv_rows(path: Path, required: tuple[str, ...], error: type[ValueError] = RegistryError
@@ -274,6 +312,48 @@ def _load_remits(folder: Path, departments: dict[str, Department],
     return tuple(out)
 
 
+def _permits(path: Path, line: int, row: dict[str, str]) -> dict[str, float]:
+    """Return the row's permitted emissions by pollutant (t/year); empty cells are none."""
+    out = {}
+    for col, raw in row.items():
+        m = _PERMIT_COLUMN.fullmatch(col or "")
+        if not m or not (raw or "").strip():
+            continue
+        value = _num(path, line, row, col)
+        if value < 0:
+            raise RegistryError(f"{path}:{line}: column {col!r} must be >= 0 t/year, got {value:g}")
+        out[m.group(1)] = value
+    return out
+
+
+def load_sources(folder: Path, district_ids: set[str] = frozenset()) -> dict[str, PollutionSource]:
+    """Return the pollution-source register of a city folder; empty when it has none.
+
+    `district_ids`, when given, are the districts a source may name. Raises
+    `RegistryError` naming the file and line of the first bad row.
+    """
+    path = Path(folder) / SOURCES_FILE
+    if not path.is_file():
+        return {}  # optional: a city without a register simply has no sources layer
+    rows = csv_rows(path, ("source_id", "name_zh", "name_en", "category", "lat", "lng",
+                           "district_id"))
+    _unique(path, [(n, r["source_id"]) for n, r in rows])
+    out = {}
+    for n, r in rows:
+        if not (r["source_id"] or "").strip():
+            raise RegistryError(f"{path}:{n}: empty source_id")
+        if r["category"] not in SOURCE_CATEGORIES:
+            raise RegistryError(f"{path}:{n}: unknown category {r['category']!r} (one of "
+                                f"{', '.join(SOURCE_CATEGORIES)})")
+        district = r["district_id"] or ""
+        if district_ids and district and district not in district_ids:
+            raise RegistryError(f"{path}:{n}: unknown district_id {district!r}")
+        out[r["source_id"]] = PollutionSource(
+            r["source_id"], r["name_zh"], r["name_en"], r["category"], *_latlng(path, n, r),
+            district, _permits(path, n, r))
+    return out
+
+
 def load_registry(folder: Path | None = None) -> Registry:
     """Return the registers of the city in `folder` (default: the demo city).
 
@@ -306,4 +386,5 @@ def load_registry(folder: Path | None = None) -> Registry:
         time_limits_h=limits,
         remits=_load_remits(folder, departments, categories),
         city_id=str(meta.get("id") or folder.name),
+        sources=load_sources(folder, {d.district_id for d in departments.values()} - {""}),
     )

@@ -4,8 +4,9 @@ Reads only, over a cursor the caller holds (the engine's write transaction or
 a back-test's scratch store): per-key n, sum, min and max of a metric over a
 window of minute buckets at H3 resolution 7-10 (parents by the index's bit
 layout, exact roll-ups of the res-10 buckets) or per region level; first and
-last bucket means for rates; per-device statistics from the raw readings; and
-when each source last spoke. Writing stays in `store`.
+last bucket means for rates; least-squares trends of the bucket means for
+forecasts; per-device statistics from the raw readings; and when each source
+last spoke. Writing stays in `store`.
 """
 
 from __future__ import annotations
@@ -86,6 +87,21 @@ def last_seen(cur: duckdb.DuckDBPyConnection, topic: str, until,
     """, params=[topic, until, metric, metric]).to_arrow_table()
 
 
+def many_last_seen(cur: duckdb.DuckDBPyConnection, reads: list[tuple[str, str | None]],
+                   until) -> pa.Table:
+    """Return `last_seen` for several (topic, metric or None) reads in one scan, each row
+    marked with the index of its read in `reads` (column `read`)."""
+    rows = ", ".join(f"({i}, ?, ?::VARCHAR)" for i in range(len(reads)))
+    return cur.sql(f"""
+        SELECT source_id, max(ts) AS last_ts, arg_max(cell, ts) AS cell,
+               arg_max(grid_id, ts) AS grid_id, r.i AS read
+        FROM events e JOIN (VALUES {rows}) AS r(i, topic, metric)
+          ON e.topic = r.topic AND (r.metric IS NULL OR e.metric = r.metric)
+        WHERE e.ts <= ? AND source_id IS NOT NULL
+        GROUP BY r.i, source_id ORDER BY r.i, source_id
+    """, params=[v for r in reads for v in r] + [until]).to_arrow_table()
+
+
 def source_window_stats(cur: duckdb.DuckDBPyConnection, metric: str, start, end) -> pa.Table:
     """Return n, sum, min, max of a sensor metric per source (device) over [start, end).
 
@@ -107,17 +123,24 @@ def _windows_values(reads: list[tuple[str, object, object]]) -> tuple[str, list]
 
 
 def many_window_stats(cur: duckdb.DuckDBPyConnection, reads: list[tuple[str, object, object]],
-                      level: int = 10) -> pa.Table:
-    """Return `window_stats` for several (metric, start, end) windows at one H3 level in one
-    scan, each row marked with the index of its window in `reads` (column `window`).
+                      level: int | list[int] = 10) -> pa.Table:
+    """Return `window_stats` for several (metric, start, end) windows in one scan, each row
+    marked with the index of its window in `reads` (column `window`).
 
-    One query costs a few milliseconds however little it reads, and a decision
-    reads a dozen windows; plain metric names only (no ':*' patterns).
+    `level` is one H3 resolution (7-10) for all windows, or one per window, so
+    rules at different resolutions share the scan. One query costs a few
+    milliseconds however little it reads, and a decision reads a dozen
+    windows; plain metric names only (no ':*' patterns).
     """
-    if not 7 <= level <= 10:
-        raise ValueError(f"H3 resolution must be 7-10, got {level}")
-    key = _PARENT_SQL.format(res=level) if level < 10 else "cell"
-    values, params = _windows_values(reads)
+    levels = [level] * len(reads) if isinstance(level, int) else list(level)
+    if len(levels) != len(reads) or not all(7 <= r <= 10 for r in levels):
+        raise ValueError(f"H3 resolutions must be 7-10, one per window, got {level}")
+    rows = ", ".join(f"({i}, ?, ?::TIMESTAMPTZ, ?::TIMESTAMPTZ, {res}::UBIGINT)"
+                     for i, res in enumerate(levels))
+    values = f"(VALUES {rows}) AS w(i, metric, start, stop, res)"
+    params = [v for r in reads for v in r]
+    # The parent formula leaves a res-10 cell as it is, so it serves every level.
+    key = _PARENT_SQL.format(res="w.res")
     return cur.sql(f"""
         SELECT CAST({key} AS VARCHAR) AS key, c.metric, sum(n)::BIGINT AS n, sum(sum) AS sum,
                min(min) AS min, max(max) AS max, any_value(cell) AS cell,
@@ -157,3 +180,51 @@ def source_first_last(cur: duckdb.DuckDBPyConnection, metric: str, start, end) -
                count(*) AS buckets, arg_max(cell, bucket) AS cell
         FROM b GROUP BY key HAVING count(*) > 1 ORDER BY key
     """, params=[metric, start, end]).to_arrow_table()
+
+
+# Least-squares line through (hours from `at` to each bucket's middle, bucket mean) per key;
+# the intercept is then the fitted value at `at`. {key}, {source}, {where} are filled in.
+_TREND_SQL: Final = """
+    WITH b AS (
+        SELECT {key} AS key, {bucket} AS bucket, {mean} AS mean, {cell} AS cell
+        FROM {source} WHERE {where} GROUP BY ALL),
+    x AS (SELECT *, (epoch(bucket) + 30 - epoch(?::TIMESTAMPTZ)) / 3600.0 AS h FROM b)
+    SELECT key, count(*)::BIGINT AS buckets, regr_slope(mean, h) AS slope_per_h,
+           -- the slope's standard error: residual variance over the spread of the hours
+           CASE WHEN count(*) > 2 AND regr_sxx(mean, h) > 0 THEN sqrt(greatest(
+               regr_syy(mean, h) - regr_sxy(mean, h) ^ 2 / regr_sxx(mean, h), 0)
+               / (count(*) - 2) / regr_sxx(mean, h)) END AS slope_se,
+           regr_intercept(mean, h) AS fit_now, arg_max(mean, bucket) AS last_mean,
+           arg_max(cell, bucket) AS cell
+    FROM x GROUP BY key ORDER BY key
+"""
+
+
+def window_trend(cur: duckdb.DuckDBPyConnection, metric: str, start, end, at,
+                 level: str | int = 10) -> pa.Table:
+    """Return, per key, the least-squares trend of `metric`'s minute-bucket means in
+    [start, end): buckets (with data), slope_per_h (unit per hour) and its standard error
+    slope_se (NULL below three buckets), fit_now (the line's value at `at`), last_mean and
+    cell; keys as in `window_stats` (H3 level or region)."""
+    if isinstance(level, int):
+        if not 7 <= level <= 10:
+            raise ValueError(f"H3 resolution must be 7-10, got {level}")
+        key = "CAST(" + (_PARENT_SQL.format(res=level) if level < 10 else "cell") + " AS VARCHAR)"
+        source = "cell_stats"
+    elif level in REGION_LEVELS:
+        key, source = level, "cell_stats JOIN region_cells USING (cell)"
+    else:
+        raise ValueError(f"unknown level {level!r}")
+    sql = _TREND_SQL.format(
+        key=key, bucket="bucket", mean="sum(sum) / sum(n)", cell="any_value(cell)",
+        source=source, where=f"metric = ? AND bucket >= ? AND bucket < ? AND {key} IS NOT NULL")
+    return cur.sql(sql, params=[metric, start, end, at]).to_arrow_table()
+
+
+def source_trend(cur: duckdb.DuckDBPyConnection, metric: str, start, end, at) -> pa.Table:
+    """Return `window_trend`'s columns per source (device) from its raw readings."""
+    sql = _TREND_SQL.format(
+        key="source_id", bucket="date_trunc('minute', ts)", mean="avg(value)",
+        cell="arg_max(cell, ts)", source="events",
+        where="metric = ? AND ts >= ? AND ts < ? AND source_id IS NOT NULL")
+    return cur.sql(sql, params=[metric, start, end, at]).to_arrow_table()

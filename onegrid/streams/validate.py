@@ -14,6 +14,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import groupby
 from operator import attrgetter
 from typing import Final, NamedTuple
 
@@ -136,50 +137,131 @@ def _validation_error(exc: msgspec.ValidationError) -> tuple[ErrorCode, str]:
     return ErrorCode.WRONG_TYPE, f"field {where}: {what}"
 
 
-def _decode(messages: Sequence[RawMessage]) -> tuple[dict[str, list], list[Rejection]]:
-    """Decode each message with its topic's Struct; return decoded per topic and rejections."""
-    decoded: dict[str, list] = {SENSOR: [], ENVIRONMENT: [], INCIDENT: [], COMMANDS: []}
-    rejections: list[Rejection] = []
-    for msg in messages:
-        value = msg.value or b""
-        if len(value) > MAX_MESSAGE_BYTES:
-            rejections.append(Rejection(msg, ErrorCode.OVERSIZED,
-                                        f"message is {len(value)} bytes; the limit is "
-                                        f"{MAX_MESSAGE_BYTES}"))
-            continue
-        decoder = _DECODERS.get(msg.suffix)
-        if decoder is None:
-            rejections.append(Rejection(msg, ErrorCode.UNKNOWN_TOPIC,
-                                        f"topic {msg.topic} carries no input events"))
-            continue
+def _reject_one(msg: RawMessage) -> Rejection | None:
+    """Return why one message is refused before its topic's checks (None: it decodes).
+
+    The per-message reading every code and reason comes from; the batch path
+    below calls it only for messages it could not decode in one pass.
+    """
+    value = msg.value or b""
+    if len(value) > MAX_MESSAGE_BYTES:
+        return Rejection(msg, ErrorCode.OVERSIZED,
+                         f"message is {len(value)} bytes; the limit is {MAX_MESSAGE_BYTES}")
+    decoder = _DECODERS.get(msg.suffix)
+    if decoder is None:
+        return Rejection(msg, ErrorCode.UNKNOWN_TOPIC, f"topic {msg.topic} carries no input events")
+    try:
+        decoder.decode(value)
+    except msgspec.ValidationError as exc:
+        return Rejection(msg, *_validation_error(exc))
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+        return Rejection(msg, *_decode_error(value, exc))
+    return None
+
+
+def _decode_all(decoder: msgspec.json.Decoder, values: list[bytes]) -> tuple[list, list[int]]:
+    """Return each value decoded (None where it failed) and the positions that failed.
+
+    `list.extend(map(...))` keeps what it decoded before an error, and the
+    iterator has moved past the failing value, so the loop runs in C and
+    resumes once per bad message instead of paying Python for every message.
+    """
+    it, out, failed = iter(values), [], []
+    while True:
         try:
-            decoded[msg.suffix].append((msg, decoder.decode(value)))
-        except msgspec.ValidationError as exc:
-            rejections.append(Rejection(msg, *_validation_error(exc)))
-        except (msgspec.DecodeError, UnicodeDecodeError) as exc:
-            rejections.append(Rejection(msg, *_decode_error(value, exc)))
-    return decoded, rejections
+            out.extend(map(decoder.decode, it))
+            return out, failed
+        except (msgspec.DecodeError, UnicodeDecodeError):  # ValidationError is a DecodeError
+            failed.append(len(out))
+            out.append(None)
+
+
+Decoded = dict[str, tuple[list[RawMessage], list]]  # topic suffix -> (messages, decoded)
+
+
+def _decode_topic(msgs: list[RawMessage]) -> tuple[list[RawMessage], list, list[Rejection]]:
+    """Decode one topic's messages in one pass; return those that decoded, their
+    Structs, and the rejections of the rest (read one by one by `_reject_one`)."""
+    decoder = _DECODERS.get(msgs[0].suffix)
+    values = list(map(attrgetter("value"), msgs))
+    try:
+        too_big = max(map(len, values)) > MAX_MESSAGE_BYTES
+    except TypeError:  # a null value (a tombstone) is read one by one
+        too_big = True
+    if decoder is None or too_big:
+        checked = [(m, _reject_one(m)) for m in msgs]
+        ok = [m for m, r in checked if r is None]
+        return ok, [decoder.decode(m.value) for m in ok], [r for _, r in checked if r]
+    events, failed = _decode_all(decoder, values)
+    if not failed:
+        return msgs, events, []
+    bad = set(failed)
+    keep = [i for i in range(len(msgs)) if i not in bad]
+    return ([msgs[i] for i in keep], [events[i] for i in keep],
+            [_reject_one(msgs[i]) for i in failed])
+
+
+def _decode(messages: Sequence[RawMessage]) -> tuple[Decoded, list[Rejection]]:
+    """Decode each message with its topic's Struct; return (messages, Structs) per topic
+    and the rejections, in message order.
+
+    Messages arrive in runs of one partition, so they are grouped run by run,
+    and each topic's values are decoded in one pass.
+    """
+    groups: dict[str, list[RawMessage]] = {}
+    for suffix, run in groupby(messages, key=attrgetter("suffix")):
+        groups.setdefault(suffix, []).extend(run)
+    decoded: Decoded = {SENSOR: ([], []), ENVIRONMENT: ([], []), INCIDENT: ([], []),
+                        COMMANDS: ([], [])}
+    rejected: list[Rejection] = []
+    for suffix, msgs in groups.items():
+        ok, events, refused = _decode_topic(msgs)
+        if suffix in decoded:
+            decoded[suffix] = (ok, events)
+        rejected.extend(refused)
+    if len(groups) > 1 and rejected:
+        order = {id(m): i for i, m in enumerate(messages)}
+        rejected.sort(key=lambda r: order[id(r.message)])
+    return decoded, rejected
 
 
 def _ts_ms(values: list) -> np.ndarray:
     """Return epoch milliseconds for timestamps given as aware datetimes or epoch ms."""
-    return np.fromiter(
-        (v if isinstance(v, int) else int(v.timestamp() * 1000) for v in values),
-        dtype=np.int64, count=len(values),
-    )
+    try:  # all epoch ms, the usual case: one C conversion
+        return np.array(values, dtype=np.int64)
+    except TypeError:  # some aware datetimes among them
+        return np.fromiter(
+            (v if isinstance(v, int) else int(v.timestamp() * 1000) for v in values),
+            dtype=np.int64, count=len(values),
+        )
 
 
-def _as_float(values: Sequence[float | None]) -> np.ndarray:
-    return np.array(values, dtype=np.float64)  # None -> nan
+def _per_value(values: list, fn) -> np.ndarray:
+    """Return fn(v) for each of `values` (an object array), calling fn once per distinct value.
+
+    A batch names few distinct metrics or categories, so a catalogue lookup
+    runs a few times, not once per event.
+    """
+    codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=False)
+    looked_up = np.empty(len(uniques), dtype=object)
+    looked_up[:] = [fn(u) for u in uniques]
+    return looked_up[codes]
+
+
+def _as_float(values: list[float | None]) -> np.ndarray:
+    """Return the values as float64, NaN for None."""
+    if values.count(None) == len(values):  # a field no event sent: no per-value work
+        return np.full(len(values), np.nan)
+    return np.array(values, dtype=np.float64)
 
 
 class _Checker:
     """Collects per-row rejections for one topic's decoded events, column by column."""
 
-    def __init__(self, pairs: list[tuple[RawMessage, object]]):
-        self.messages = [m for m, _ in pairs]
-        self.events = [e for _, e in pairs]
-        self.ok = np.ones(len(pairs), dtype=bool)
+    def __init__(self, messages: list[RawMessage], events: list):
+        self.messages = messages
+        self.events = events
+        self.ok = np.ones(len(events), dtype=bool)
         self.rejections: list[Rejection] = []
 
     def column(self, name: str) -> list:
@@ -239,19 +321,20 @@ def _sensor_columns(ck: _Checker, reg: Registry, now: datetime) -> dict:
     ids, metrics, units = ck.column("sensor_id"), ck.column("metric"), ck.column("unit")
     value = _as_float(ck.column("value"))
     ck.reject(~np.isfinite(value), ErrorCode.NOT_FINITE, lambda i: "field value must be finite")
-    known = np.fromiter((m in reg.metrics for m in metrics), dtype=bool, count=len(metrics))
+    known = _per_value(metrics, reg.metrics.__contains__).astype(bool)
     ck.reject(~known, ErrorCode.UNKNOWN_METRIC,
               lambda i: f"metric {metrics[i]!r} is not in the metric catalogue")
-    wrong_unit = np.fromiter(
-        (u is not None and m in reg.metrics and u != reg.metrics[m].unit
-         for m, u in zip(metrics, units, strict=True)), dtype=bool, count=len(units))
+    unit = _per_value(metrics, lambda m: reg.metrics[m].unit if m in reg.metrics else None)
+    given = np.asarray(units, dtype=object)
+    sent = np.not_equal(given, None)
+    wrong_unit = sent & known & np.not_equal(given, unit)
     ck.reject(wrong_unit, ErrorCode.UNIT_MISMATCH,
               lambda i: f"unit {units[i]!r} for {metrics[i]} should be "
                         f"{reg.metrics[metrics[i]].unit!r}")
     _locate(ck, cols, ids, reg.sensors, ErrorCode.UNKNOWN_SENSOR, "sensor")
+    # A unit sent empty means the registered one, as a unit not sent does.
     cols.update(source_id=ids, metric=metrics, value=value,
-                unit=[u or (reg.metrics[m].unit if m in reg.metrics else None)
-                      for m, u in zip(metrics, units, strict=True)])
+                unit=np.where(sent & np.not_equal(given, ""), given, unit))
     return cols
 
 
@@ -270,7 +353,7 @@ def _environment_columns(ck: _Checker, reg: Registry, now: datetime) -> dict:
 def _incident_columns(ck: _Checker, reg: Registry, now: datetime) -> dict:
     cols = _common(ck, now)
     cats = ck.column("category")
-    known = np.fromiter((c in reg.categories for c in cats), dtype=bool, count=len(cats))
+    known = _per_value(cats, reg.categories.__contains__).astype(bool)
     ck.reject(~known, ErrorCode.UNKNOWN_CATEGORY,
               lambda i: f"category {cats[i]!r} is not in the category catalogue")
     ck.reject(np.isnan(cols["lat"]), ErrorCode.MISSING_LOCATION,
@@ -299,14 +382,16 @@ def _to_table(suffix: str, ck: _Checker, cols: dict) -> pa.Table:
     n = len(ck.events)
     cols = dict(cols)
     cols["ts"] = cols["ts"].astype("datetime64[ms]")
-    cols["topic"] = [suffix] * n
-    cols["kafka_partition"] = [m.partition for m in ck.messages]
-    cols["kafka_offset"] = [m.offset for m in ck.messages]
+    cols["topic"] = pa.repeat(suffix, n)
+    cols["kafka_partition"] = list(map(attrgetter("partition"), ck.messages))
+    cols["kafka_offset"] = list(map(attrgetter("offset"), ck.messages))
     arrays = []
     for f in EVENT_SCHEMA:
         col = cols.get(f.name)
         if col is None:
             arrays.append(pa.nulls(n, f.type))
+        elif isinstance(col, pa.Array):
+            arrays.append(col)
         elif isinstance(col, np.ndarray) and col.dtype.kind == "f":
             arrays.append(pa.array(col, f.type, mask=np.isnan(col)))
         else:
@@ -353,12 +438,12 @@ def validate(messages: Sequence[RawMessage], registry: Registry, now: datetime) 
     ahead of it are rejected. Duplicate ids within the batch keep the first.
     """
     decoded, rejections = _decode(messages)
-    commands = decoded.pop(COMMANDS)
+    commands = list(zip(*decoded.pop(COMMANDS), strict=True))
     tables = []
-    for suffix, pairs in decoded.items():
-        if not pairs:
+    for suffix, (msgs, events) in decoded.items():
+        if not events:
             continue
-        ck = _Checker(pairs)
+        ck = _Checker(msgs, events)
         cols = _COLUMNS[suffix](ck, registry, now)
         tables.append(_to_table(suffix, ck, cols))
         rejections.extend(ck.rejections)

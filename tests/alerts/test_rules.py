@@ -137,7 +137,7 @@ BAD = [
     ("missing kind", GOOD.replace('kind = "threshold"\n', ""), 1,
      "missing required key 'kind'"),
     ("unknown kind", GOOD.replace('"threshold"', '"ladder"'), 3,
-     "'kind' must be one of count, nodata, rate, threshold, not 'ladder'"),
+     "'kind' must be one of count, forecast, nodata, rate, threshold, not 'ladder'"),
     ("res outside 7 to 10", GOOD + "res = 11\n", 11,
      "'res' must be a whole number from 7 to 10, not 11"),
     ("res with a region scope", GOOD + 'scope = "grid"\nres = 8\n', 12,

@@ -73,20 +73,39 @@ def evaluate(rule: Rule, stats: pa.Table, at: datetime,
     if stats.num_rows == 0:
         return []
     # Count rules read res-10 statistics, so each key is its own `cell`.
-    frame = (pd.DataFrame({"cell": stats.column("cell").to_numpy().astype(np.uint64),
-                           "metric": stats.column("metric").to_numpy(zero_copy_only=False),
-                           "n": stats.column("n").to_numpy().astype(np.float64)})
-             .groupby(["cell", "metric"], sort=True, as_index=False)["n"].sum())
-    cells = frame["cell"].to_numpy(np.uint64)
-    metrics = frame["metric"].to_numpy()
+    cells, metrics, n = _per_cell_and_category(stats)
     codes, _ = pd.factorize(metrics)
-    ring, centre = _ring_sums(cells, codes, frame["n"].to_numpy(), rule.ring_k)
+    ring, centre = _ring_sums(cells, codes, n, rule.ring_k)
     # Below the lowest level a count alerts nothing, centre or not: skip the test.
     least = min(level.threshold for level in rule.levels) if rule.levels else 0
     value = np.where((ring < least) | centre, ring, 0.0)
-    keys = [f"{cell}|{metric}" for cell, metric in zip(cells.tolist(), metrics, strict=True)]
+    keep = value >= least
     live = set(live)
-    return [Observation(rule.id, key, at, float(v), cell=cell)
-            for key, cell, v, could in zip(keys, cells.tolist(), value.tolist(),
-                                            (value >= least).tolist(), strict=True)
-            if could or key in live]
+    if live:  # a key is "cell|metric": spell out every key only when some are live
+        keys = [f"{cell}|{metric}" for cell, metric in zip(cells.tolist(), metrics, strict=True)]
+        keep |= np.fromiter((k in live for k in keys), dtype=bool, count=len(keys))
+    rows = np.flatnonzero(keep).tolist()
+    cell_list = cells.tolist()
+    return [Observation(rule.id, f"{cell_list[i]}|{metrics[i]}", at, float(value[i]),
+                        cell=cell_list[i]) for i in rows]
+
+
+def _per_cell_and_category(stats: pa.Table) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return (cell, metric, n) per distinct cell and category, ordered by cell then metric.
+
+    The store's windows already give one row per pair; sorting with numpy keeps
+    a decision from building a pandas frame and group-by for it (it was most of
+    this kind's time), and repeated pairs, if a reader ever sends them, are summed.
+    """
+    cells = stats.column("cell").to_numpy().astype(np.uint64)
+    metrics = stats.column("metric").to_numpy(zero_copy_only=False).astype(object)
+    n = stats.column("n").to_numpy().astype(np.float64)
+    codes, uniques = pd.factorize(metrics, sort=True)
+    order = np.lexsort((codes, cells))
+    cells, codes, n = cells[order], codes[order], n[order]
+    repeated = (cells[1:] == cells[:-1]) & (codes[1:] == codes[:-1])
+    if repeated.any():
+        starts = np.flatnonzero(np.concatenate(([True], ~repeated)))
+        n = np.add.reduceat(n, starts)
+        cells, codes = cells[starts], codes[starts]
+    return cells, uniques[codes], n

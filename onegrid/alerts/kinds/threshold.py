@@ -13,6 +13,7 @@ from datetime import datetime
 import numpy as np
 import pyarrow as pa
 
+from onegrid.alerts.lifecycle import could_start
 from onegrid.alerts.model import Observation, Rule
 
 
@@ -29,12 +30,21 @@ def statistic(stat: str, stats: pa.Table) -> np.ndarray:
 
 
 def evaluate(rule: Rule, stats: pa.Table, at: datetime,
-             live: Collection[str] = ()) -> list[Observation]:
-    """Return one observation per scope key with data in the window."""
+             live: Collection[str] | None = None) -> list[Observation]:
+    """Return one observation per scope key with data in the window.
+
+    Keys without a live alert whose value cannot start one are left out, in one
+    array comparison: most keys are quiet, and making an observation of each
+    was most of this kind's time.
+    """
     if stats.num_rows == 0:
         return []
     values = statistic(rule.stat, stats)
     keys = stats.column("key").to_pylist()
+    # live None (a caller outside evaluation): observe every key.
+    keep = could_start(rule, values) if live is not None else np.ones(len(keys), dtype=bool)
+    if live:
+        keep |= np.fromiter((k in live for k in keys), dtype=bool, count=len(keys))
     cells = stats.column("cell").to_pylist()
-    return [Observation(rule.id, key, at, float(v), cell=cell)
-            for key, v, cell in zip(keys, values, cells, strict=True)]
+    return [Observation(rule.id, keys[i], at, float(values[i]), cell=cells[i])
+            for i in np.flatnonzero(keep).tolist()]

@@ -4,8 +4,9 @@ The city's background air follows the boundary layer, the traffic and the sun.
 On top of it, episodes (haze, dust, industrial) grow, drift with a slowly
 turning wind and fade as Gaussian plumes. `plan_wind` and `plan_episodes`
 fix the wind and episodes of a run; `Stations` turns a chunk of time into
-monitoring stations' readings of it all, wind included. The plan as a whole
-is in `plan`; devices in `devices`.
+monitoring stations' readings of it all, wind included. An industrial episode
+at a registered pollution source is a stack's plume instead (`stacks`). The
+plan as a whole is in `plan`; devices in `devices`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from onegrid.streams.contract import ENVIRONMENT
 from onegrid.streams.simulation.chunks import ENC, Batch, Chunk, random_times
 from onegrid.streams.simulation.clock import ms_to_hours, ms_to_iso, rush_hours, traffic
 from onegrid.streams.simulation.frame import Frame, city_frame
+from onegrid.streams.simulation.stacks import stack_plume
 
 if TYPE_CHECKING:
     from onegrid.streams.simulation.plan import Plan
@@ -33,7 +35,12 @@ EPISODE_LEAD_S: Final = 8 * 3600
 
 @dataclass(frozen=True)
 class Episode:
-    """An air-pollution episode: a Gaussian plume that grows, drifts and fades."""
+    """An air-pollution episode: a Gaussian plume that grows, drifts and fades.
+
+    `source_id` names the registered pollution source of an industrial episode
+    (then lat/lng are the source's and the plume is its stack's, see `stacks`);
+    it is empty for regional episodes.
+    """
 
     kind: str
     start_ms: int
@@ -42,6 +49,7 @@ class Episode:
     lng: float
     peak: float  # pm25-equivalent µg/m³ at the centre at mid-life
     sigma_km: float
+    source_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -133,6 +141,8 @@ def episode_pm25(registry: Registry, plan: Plan, episode: Episode, lat: float, l
 
 def plume(plan: Plan, ep: Episode, frame: Frame, px, py, ts_ms) -> np.ndarray:
     """Return the plume's pm25-equivalent at points (km) and times; 0 outside its life."""
+    if ep.source_id:
+        return stack_plume(ep, plan.wind, frame, px, py, ts_ms)
     s = (ts_ms - ep.start_ms) / (ep.life_s * 1000)
     alive = (s > 0) & (s < 1)
     amp = ep.peak * np.sin(np.pi * np.clip(s, 0, 1)) ** 2
