@@ -99,10 +99,12 @@ def throughput(bootstrap: str, n: int, rules: Path) -> None:
     sent = produce_simulated(bootstrap, prefix, n)
     print(f"produced {sent:,} simulated messages")
     with tempfile.TemporaryDirectory() as tmp:
-        # --no-cases: this measures what rules cost; bench/cases.py prices cases.
-        bare, _ = drain(bootstrap, prefix, Path(tmp) / "a.duckdb", ["--no-cases", "--no-rules"])
+        # --no-cases --no-episodes: this measures what rules cost; bench/cases.py
+        # prices cases.
+        quiet = ["--no-cases", "--no-episodes"]
+        bare, _ = drain(bootstrap, prefix, Path(tmp) / "a.duckdb", [*quiet, "--no-rules"])
         ruled, final = drain(bootstrap, prefix, Path(tmp) / "b.duckdb",
-                             ["--no-cases", "--rules", str(rules)])
+                             [*quiet, "--rules", str(rules)])
     print(f"engine, no rules:                  {bare:,.0f} messages/s")
     print(f"engine, demo rules + 50 more:      {ruled:,.0f} messages/s   ({final})")
     print(f"throughput ratio rules / no rules: {ruled / bare:.2f}")
