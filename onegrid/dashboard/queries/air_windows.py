@@ -105,8 +105,27 @@ def cell_layer(layer: Layer, cells_of_rows: Sequence[int]) -> tuple[np.ndarray, 
     cells, member = np.unique(keys, return_inverse=True)
     onehot = np.zeros((len(cells), len(keys)))
     onehot[member, np.arange(len(keys))] = 1.0
-    stats = {k: _group_mean(onehot, v) for k, v in {**layer.values, **layer.extra}.items()}
+    stats = {k: _group_mean(onehot, v) for k, v in statistics_of(layer).items()}
     return cells, _layer(layer.window, layer.hours, stats)
+
+
+def at_step(layer: Layer, step: int) -> Layer:
+    """Return the layer cut to one step (one column), so a map step computes only it."""
+    cut = slice(step, step + 1)
+    return Layer(layer.window, layer.hours[cut], {k: v[:, cut] for k, v in layer.values.items()},
+                 {k: v[:, cut] for k, v in layer.indices.items()}, layer.aqi[:, cut],
+                 layer.primary[:, cut], {k: v[:, cut] for k, v in layer.extra.items()})
+
+
+def statistics_of(layer: Layer) -> dict[str, np.ndarray]:
+    """Return what a layer's indices are computed from: its values and its extras."""
+    return {**layer.values, **layer.extra}
+
+
+def indexed(window: str, hours: Sequence[datetime], stats: dict[str, np.ndarray]) -> Layer:
+    """Return the layer of `window` indexing these statistics (as `statistics_of` gives
+    them) by HJ 633, e.g. cell means or estimates."""
+    return _layer(window, hours, stats)
 
 
 def exceedances(layer: Layer, stations: Sequence[StationPlace],

@@ -20,19 +20,27 @@ from onegrid.dashboard.i18n import COMMON, Words
 from onegrid.dashboard.queries.air_windows import STEPS, Exceedance
 from onegrid.dashboard.queries.environment import StationPlace
 from onegrid.dashboard.views.format import local_time
+from onegrid.geo.interpolation import MAX_KM, MIN_SOURCES
 
 MEASURES: Final = ("aqi", *aqi.POLLUTANTS)
 WINDOW_HOURS: Final = {"1h": 1, "8h": 8, "24h": 24}
 EXCEED_ROWS: Final = 100  # rows shown; the count says how many there are
 _NO_DATA: Final = "#b8c2cc"
 _DARK_INK: Final = frozenset({1, 2, 3})  # categories light enough for dark text
+# The legend's swatches drawn as the map draws the cells (onegrid_environment.js).
+_SWATCH: Final = {"display": "inline-block", "width": "18px", "height": "12px",
+                  "marginRight": "4px", "verticalAlign": "middle"}
+_SWATCH_MEASURED: Final = {**_SWATCH, "background": "rgba(255, 126, 0, 0.72)",
+                           "border": "1px solid #ffffff"}
+_SWATCH_ESTIMATED: Final = {**_SWATCH, "background": "rgba(255, 126, 0, 0.3)",
+                            "border": "1.5px dashed #3d4b5c"}
 
 W: Final = Words({
     "zh": {
         "layer": "图层", "window": "平均时段", "window_1h": "1小时", "window_8h": "8小时滑动",
         "window_24h": "24小时滑动", "measure_aqi": "AQI", "measure_pm25": "PM2.5",
         "measure_pm10": "PM10", "measure_so2": "SO₂", "measure_no2": "NO₂", "measure_o3": "O₃",
-        "measure_co": "CO", "o3_daily": "O₃ 日最大8小时", "play": "▶ 播放", "pause": "⏸ 暂停",
+        "measure_co": "CO", "o3_daily": "O₃ 日最大8小时", "play": "▶ 播放", "pause": "❚❚ 暂停",
         "step": "{start} – {end}（{window}）", "region": "辖区：{region}", "city": "全市",
         "station": "监测站", "pick_station": "选择监测站，或点击地图上的站点",
         "series_title": "{station} · {measure} · 近24小时", "hourly_mean": "1小时均值",
@@ -49,8 +57,10 @@ W: Final = Words({
         "col_category": "AQI 类别", "export_csv": "导出 CSV", "export_geojson": "导出 GeoJSON",
         "dictionary": "导出字段：kind 站点(station)/网格单元(cell)；id 站点编号或H3编号；"
                       "name_zh/name_en 名称；lat/lng WGS-84；cell_r8 所在H3第8级单元；"
-                      "hour_end 小时结束时刻（UTC）；window 平均时段；pm25、pm10、so2、no2、o3 "
-                      "µg/m³，co mg/m³（所选时段的均值，24小时时段的 o3 为日最大8小时均值；"
+                      "hour_end 小时结束时刻（UTC）；window 平均时段；"
+                      "estimated 是否估算（true：站点之间的估算单元，反距离加权；false：实测）；"
+                      "stations 所用站数；pm25、pm10、so2、no2、o3 µg/m³，co mg/m³"
+                      "（所选时段的均值，24小时时段的 o3 为日最大8小时均值；"
                       "数据不足为空）；aqi、aqi_level 1–6、category_zh/category_en（HJ 633-2012）；"
                       "primary 首要污染物（;分隔）。",
         "invalid": "此刻没有有效的{window}均值：8小时均值需至少6个有效小时值，"
@@ -58,13 +68,17 @@ W: Final = Words({
         "no_stations": "您的辖区内没有监测站。", "primary": "首要污染物",
         "no_data": "无数据", "legend": "颜色：AQI / 分指数类别",
         "station_tip": "{name}<br>{measure} {value}{unit}<br>{category}",
+        "estimated": "估算", "measured": "实测（监测站所在单元）",
+        "estimate_note": "估算：站点之间的单元，按反距离平方加权（{km} km 内至少 {n} 个站），"
+                         "由浓度估算后计算指数；不覆盖实测单元。",
+        "show": "显示", "show_estimates": "估算单元", "show_sources": "污染源",
     },
     "en": {
         "layer": "Layer", "window": "Averaging", "window_1h": "1 h", "window_8h": "8 h running",
         "window_24h": "24 h running", "measure_aqi": "AQI", "measure_pm25": "PM2.5",
         "measure_pm10": "PM10", "measure_so2": "SO₂", "measure_no2": "NO₂", "measure_o3": "O₃",
         "measure_co": "CO", "o3_daily": "O₃ daily max 8 h", "play": "▶ Play",
-        "pause": "⏸ Pause", "step": "{start} – {end} ({window})", "region": "Region: {region}",
+        "pause": "❚❚ Pause", "step": "{start} – {end} ({window})", "region": "Region: {region}",
         "city": "whole city", "station": "Station",
         "pick_station": "Pick a station, or click one on the map",
         "series_title": "{station} · {measure} · last 24 hours",
@@ -85,8 +99,10 @@ W: Final = Words({
         "export_geojson": "Export GeoJSON",
         "dictionary": "Export columns: kind station/cell; id station id or H3 id; "
                       "name_zh/name_en; lat/lng WGS-84; cell_r8 the station's H3 res-8 cell; "
-                      "hour_end end of the hour (UTC); window averaging; pm25, pm10, so2, no2, "
-                      "o3 µg/m³, co mg/m³ (means over the window; o3 over 24 h is the daily "
+                      "hour_end end of the hour (UTC); window averaging; estimated true for "
+                      "cells between stations (inverse-distance weighted), false for measured; "
+                      "stations how many stations it comes from; pm25, pm10, so2, no2, o3 "
+                      "µg/m³, co mg/m³ (means over the window; o3 over 24 h is the daily "
                       "max 8-hour mean; empty when too few hours); aqi, aqi_level 1-6, "
                       "category_zh/category_en (HJ 633-2012); primary pollutants (;-separated).",
         "invalid": "No valid {window} mean at this hour: an 8-hour mean needs 6 valid hours, "
@@ -95,6 +111,11 @@ W: Final = Words({
         "primary": "Primary pollutant", "no_data": "no data",
         "legend": "Colour: AQI / IAQI category",
         "station_tip": "{name}<br>{measure} {value}{unit}<br>{category}",
+        "estimated": "estimated", "measured": "measured (a station's cell)",
+        "estimate_note": "Estimated: cells between stations, inverse-distance-squared weighted "
+                         "(at least {n} stations within {km} km), indexed from estimated "
+                         "concentrations; never over a measured cell.",
+        "show": "Show", "show_estimates": "estimated cells", "show_sources": "pollution sources",
     },
 }, base=COMMON)
 
@@ -165,14 +186,44 @@ def station_hideout(stations: Sequence[StationPlace], values: np.ndarray, indice
     return out
 
 
-def legend(lang: str) -> list:
-    """Return the AQI category legend (HJ 633 colours), one chip per category."""
+def legend(lang: str, extra: Sequence[Any] = ()) -> list:
+    """Return the map's legend: the AQI categories (HJ 633 colours), measured and estimated
+    cells told apart (the estimated swatch drawn as the map draws them: lighter, dashed),
+    and `extra` rows (the sources' categories)."""
     chips = [html.Span(c.name(lang), className="og-badge",
                        style={"background": c.colour,
                               "color": "#1c2733" if c.level in _DARK_INK else "#ffffff"})
              for c in aqi.CATEGORIES]
+    kinds = html.Div([
+        html.Span([html.Span(style=_SWATCH_MEASURED), W(lang, "measured")]),
+        html.Span([html.Span(style=_SWATCH_ESTIMATED), W(lang, "estimated")],
+                  className="og-legend-estimated",
+                  title=W(lang, "estimate_note", km=f"{MAX_KM:g}", n=MIN_SOURCES)),
+    ], className="og-row og-legend-kinds")
     return [html.Div(W(lang, "legend"), className="og-label"),
-            html.Div(chips, className="og-row")]
+            html.Div(chips, className="og-row"), kinds, *extra]
+
+
+def category_levels(indices: np.ndarray) -> np.ndarray:
+    """Return each index's AQI category level (1-6), 0 where missing."""
+    values = np.asarray(indices, dtype=float)
+    uppers = [c.upper for c in aqi.CATEGORIES[:-1]]
+    levels = np.searchsorted(uppers, values, side="left") + 1
+    return np.where(np.isfinite(values) & (values >= 0), levels, 0)
+
+
+def estimate_hideout(indices: np.ndarray, measure: str, window: str, lang: str,
+                     show: bool) -> dict[str, Any]:
+    """Return the estimated cells' `hideout` for one step: per cell (in feature order) its
+    category level (0: no estimate, drawn empty) and index, with the palette, the
+    categories' names and the tooltip's label ("估算 AQI"); `show` False hides them."""
+    levels = category_levels(indices)
+    values = np.round(np.nan_to_num(np.asarray(indices, dtype=float), nan=0.0)).astype(int)
+    label = measure_label(measure, window, lang)
+    return {"show": bool(show), "level": levels.tolist(), "v": values.tolist(),
+            "palette": [_NO_DATA, *[c.colour for c in aqi.CATEGORIES]],
+            "names": ["", *[c.name(lang) for c in aqi.CATEGORIES]],
+            "label": f"{W(lang, 'estimated')} {label}" + ("" if measure == "aqi" else " IAQI")}
 
 
 def exceedance_table(rows: Sequence[Exceedance], window: str, measure: str, tz: str,
