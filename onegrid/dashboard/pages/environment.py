@@ -6,12 +6,22 @@ Top, the layer (AQI or one pollutant) and the averaging window (1 h, 8 h or
 steps with play/pause (a `dcc.Interval` moves the slider). Left, the map: the
 stations' res-8 cells on the H3 layer coloured by the (individual) index's
 HJ 633 category, and each station as a badge with its value; a step sends
-only values (the cells' polygons go once). Right, the station series (pick
-a station on the map or in the list) with the GB 3095 limit lines, and the
-exceedance list (超标), worst first. Below, CSV and GeoJSON exports of the
-window's hourly values with their data dictionary. Every read goes through
+only values (the cells' polygons go once). Right, the episodes list and the
+station series (pick a station on the map or in the list) with the GB 3095
+limit lines. Below, CSV and GeoJSON exports of the window's hourly values
+with their data dictionary, and the station-hours above the limits (超标),
+worst first; the player's decisions are `environment_player`'s. Every read goes through
 the actor's scope: stations and cells outside their region are not read,
 and a role that may not open the page reads nothing through its callbacks.
+
+Between the stations, the region's other res-8 cells carry estimates
+(`queries.estimates`: inverse-distance weighting of the stations'
+concentrations) on a layer of their own, drawn lighter with a dashed outline
+and named "估算" in the legend and tooltips, never over a measured cell. The
+side panel lists the episodes (超标过程, `pages.environment_episodes`);
+picking one replays it: the slider covers its hours, the player plays them
+and stops at its last, its station is picked, and its upwind candidate
+sources are listed and ringed on the sources layer.
 """
 
 from __future__ import annotations
@@ -27,14 +37,18 @@ from dash.exceptions import PreventUpdate
 
 from onegrid.alerts.actors import Actor
 from onegrid.dashboard import ids
-from onegrid.dashboard.components import hexmap
+from onegrid.dashboard.components import hexmap, sources_layer
 from onegrid.dashboard.context import DashboardContext
 from onegrid.dashboard.guard import user_callback
 from onegrid.dashboard.i18n import text
+from onegrid.dashboard.pages import environment_episodes as episodes
+from onegrid.dashboard.pages import environment_player as player
 from onegrid.dashboard.pages import environment_side as side
 from onegrid.dashboard.pages.base import Page
 from onegrid.dashboard.queries import air_windows as windows
 from onegrid.dashboard.queries import environment as reads
+from onegrid.dashboard.queries import estimates
+from onegrid.dashboard.queries import sources as source_reads
 from onegrid.dashboard.queries.environment import MAP_RES
 from onegrid.dashboard.views import environment as view
 from onegrid.dashboard.views.environment import MEASURES, W, choices
@@ -43,12 +57,14 @@ from onegrid.geo.boundaries import boundaries_geojson
 MAP: Final = "env-map"
 HEX: Final = "env-hex"
 STATIONS: Final = "env-stations"
+ESTIMATES: Final = "env-estimates"
+LAYERS: Final = "env-layers"
 BOUNDARIES: Final = {lvl: f"env-boundary-{lvl}" for lvl in hexmap.BOUNDARY_LEVELS}
 MEASURE: Final = "env-measure"
 WINDOW: Final = "env-window"
 SLIDER: Final = "env-slider"
-PLAY: Final = "env-play"
-PLAYER: Final = "env-player"
+PLAY: Final = player.PLAY
+PLAYER: Final = player.PLAYER
 STEP: Final = "env-step"
 NOTE: Final = "env-note"
 LEGEND: Final = "env-legend"
@@ -61,13 +77,16 @@ EXCEED: Final = "env-exceed"
 CSV: Final = "env-csv"
 GEOJSON: Final = "env-geojson"
 DOWNLOAD: Final = "env-download"
-IDS: Final = (MAP, HEX, STATIONS, *BOUNDARIES.values(), MEASURE, WINDOW, SLIDER, PLAY, PLAYER,
-              STEP, NOTE, LEGEND, ERROR, DRAWN, ANCHOR, STATION, CHART, EXCEED, CSV, GEOJSON,
-              DOWNLOAD)
+IDS: Final = (MAP, HEX, STATIONS, ESTIMATES, LAYERS, *BOUNDARIES.values(), MEASURE, WINDOW,
+              SLIDER, PLAY, PLAYER, STEP, NOTE, LEGEND, ERROR, DRAWN, ANCHOR, STATION, CHART,
+              EXCEED, CSV, GEOJSON, DOWNLOAD, *episodes.IDS)
 
-LAST: Final = windows.STEPS - 1
+LAST: Final = player.LAST
+play = player.play  # the player's decisions, named here as the page's callbacks use them
+follow = player.follow
 PLAY_MS: Final = 1000
 VISIBLE_LEVELS: Final = ("district", "street")
+SHOWN: Final = ("estimates", "sources")  # the optional layers, both on at first
 
 
 # -- layout ----------------------------------------------------------------------
@@ -82,7 +101,11 @@ def layout(ctx: DashboardContext, actor: Actor, lang: str, path: str) -> html.Di
         MAP, center=center, zoom=zoom, hex_id=HEX, marker_ids={}, boundary_ids=BOUNDARIES,
         boundaries={lvl: boundaries_geojson(ctx.regions, lvl) for lvl in VISIBLE_LEVELS},
         visible_levels=VISIBLE_LEVELS, tile_url=ctx.tile_url,
-        extra_markers=[dl.GeoJSON(id=STATIONS, data=hexmap.EMPTY, hideout={},
+        extra_markers=[dl.GeoJSON(id=ESTIMATES, data=hexmap.EMPTY, hideout={"show": False},
+                                  style={"variable": "onegridEnv.estimateStyle"},
+                                  onEachFeature={"variable": "onegridEnv.estimateTip"}),
+                       *episodes.map_layers(),
+                       dl.GeoJSON(id=STATIONS, data=hexmap.EMPTY, hideout={},
                                   pointToLayer={"variable": "onegridEnv.station"})])
     tools = html.Div([
         html.Span(W(lang, "layer")),
@@ -91,6 +114,9 @@ def layout(ctx: DashboardContext, actor: Actor, lang: str, path: str) -> html.Di
         html.Span(W(lang, "window")),
         dcc.RadioItems([{"label": W(lang, f"window_{w}"), "value": w} for w in windows.WINDOWS],
                        "1h", id=WINDOW, inline=True),
+        html.Span(W(lang, "show")),
+        dcc.Checklist([{"label": W(lang, f"show_{k}"), "value": k} for k in SHOWN],
+                      list(SHOWN), id=LAYERS, inline=True),
         html.Span(side.region_label(ctx, scope, lang), className="og-muted"),
     ], className="og-maptools")
     player = html.Div([
@@ -100,6 +126,7 @@ def layout(ctx: DashboardContext, actor: Actor, lang: str, path: str) -> html.Di
         html.Span(id=STEP, style={"fontWeight": 600, "minWidth": "260px"}),
     ], className="og-row")
     panel = html.Div([
+        episodes.section(ctx, actor, lang),
         html.Div([
             html.Label(W(lang, "station"), className="og-label"),
             dcc.Dropdown([{"label": s.name(lang), "value": s.station_id} for s in stations],
@@ -107,8 +134,6 @@ def layout(ctx: DashboardContext, actor: Actor, lang: str, path: str) -> html.Di
             dcc.Loading(dcc.Graph(id=CHART, figure=side.empty_chart(lang),
                                   config={"displaylogo": False})),
         ], className="og-panel"),
-        html.Div(dcc.Loading(html.Div(id=EXCEED)), className="og-panel",
-                 style={"overflowX": "auto"}),
     ], className="og-side")
     exports = html.Div([
         html.Button(W(lang, "export_csv"), id=CSV, n_clicks=0),
@@ -116,18 +141,22 @@ def layout(ctx: DashboardContext, actor: Actor, lang: str, path: str) -> html.Di
         html.Span(W(lang, "dictionary"), className="og-muted", style={"flex": "1"}),
         dcc.Download(id=DOWNLOAD),
     ], className="og-row")
+    legend = view.legend(lang, sources_layer.legend_rows(
+        source_reads.visible_sources(ctx, actor), lang))
     return html.Div([
         tools, player,
         html.Div(W(lang, "no_stations") if not stations else "", className="og-muted"),
         html.Div(id=ERROR, className="og-error"),
         html.Div(id=NOTE, className="og-status-line"),
         html.Div([
-            html.Div([the_map, html.Div(view.legend(lang), id=LEGEND, className="og-legend")],
+            html.Div([the_map, html.Div(legend, id=LEGEND, className="og-legend")],
                      className="og-mapwrap"),
             panel,
-        ], className="og-mapgrid", style={"height": "calc(100vh - 260px)",
-                                          "gridTemplateColumns": "minmax(0, 1fr) 480px"}),
+        ], className="og-mapgrid", style={"height": "calc(100vh - 230px)",
+                                          "gridTemplateColumns": "minmax(0, 1fr) 560px"}),
         exports,
+        html.Div(dcc.Loading(html.Div(id=EXCEED)), className="og-panel",
+                 style={"overflowX": "auto", "marginTop": "8px"}),
         dcc.Store(id=DRAWN), dcc.Store(id=ANCHOR, data=end.isoformat()),
         dcc.Interval(id=PLAYER, interval=PLAY_MS, disabled=True, n_intervals=0),
     ])
@@ -137,12 +166,14 @@ def layout(ctx: DashboardContext, actor: Actor, lang: str, path: str) -> html.Di
 
 @dataclass(frozen=True)
 class MapStep:
-    """What one step changes on the map. `hex_data` and `station_data` are None when the
-    browser already has them (then only the values in the hideouts go); `drawn` says
-    what it has: {"cells": digest, "stations": digest}."""
+    """What one step changes on the map. `hex_data`, `estimate_data` and `station_data`
+    are None when the browser already has them (then only the values in the hideouts
+    go); `drawn` says what it has: {"cells", "estimates", "stations": digest}."""
 
     hex_data: dict[str, Any] | None
     hex_hideout: dict[str, Any]
+    estimate_data: dict[str, Any] | None
+    estimate_hideout: dict[str, Any]
     station_data: dict[str, Any] | None
     station_hideout: dict[str, Any]
     drawn: dict[str, str]
@@ -152,14 +183,20 @@ class MapStep:
 
 def map_step(ctx: DashboardContext, actor: Actor, measure: str | None, window: str | None,
              step: int | None, anchor: str | None, lang: str | None,
-             drawn: dict[str, str] | None) -> MapStep:
-    """Return the map at one step: the cells' (I)AQI and the stations' values; polygons
-    and points only when the browser does not have them yet (`drawn`)."""
+             drawn: dict[str, str] | None, shown: list[str] | None = None) -> MapStep:
+    """Return the map at one step: the station cells' (I)AQI, the estimated cells' and the
+    stations' values; polygons and points only when the browser does not have them yet
+    (`drawn`). `shown` lists the optional layers switched on (default: all)."""
     lang, measure, window, step = choices(lang, measure, window, step)
     drawn = drawn if isinstance(drawn, dict) else {}
+    shown = list(SHOWN) if shown is None else shown
     stations, layer = side.read_layer(ctx, actor, window, reads.anchor_of(ctx, anchor))
     cells, cells_layer = windows.cell_layer(layer, [s.cell_r8 for s in stations])
+    where = estimates.targets(ctx.regions, ctx.scope(actor), stations) if stations \
+        else estimates.Targets(np.zeros(0, np.uint64), np.zeros(0), np.zeros(0))
+    guess = estimates.estimate(windows.at_step(layer, step), stations, where)
     now = {"cells": hexmap.cells_digest(MAP_RES, cells),
+           "estimates": hexmap.cells_digest(MAP_RES, where.cells),
            "stations": hexmap.cells_digest(10, [s.cell for s in stations])}
     index = np.nan_to_num(cells_layer.index_of(measure)[:, step], nan=0.0)
     label = view.measure_label(measure, window, lang)
@@ -171,6 +208,10 @@ def map_step(ctx: DashboardContext, actor: Actor, measure: str | None, window: s
     return MapStep(
         hex_data=None if now["cells"] == drawn.get("cells") else hexmap.cells_to_geojson(cells),
         hex_hideout=hideout,
+        estimate_data=None if now["estimates"] == drawn.get("estimates")
+        else estimated_cells(where.cells),
+        estimate_hideout=view.estimate_hideout(guess.layer.index_of(measure)[:, 0], measure,
+                                               window, lang, "estimates" in shown),
         station_data=None if now["stations"] == drawn.get("stations")
         else view.station_points(stations),
         station_hideout=view.station_hideout(stations, layer.value_of(measure)[:, step],
@@ -180,33 +221,13 @@ def map_step(ctx: DashboardContext, actor: Actor, measure: str | None, window: s
         label=view.step_label(layer.hours[step], window, ctx.registry.timezone, lang))
 
 
-def play(trigger: str | None, step: int | None, stopped: bool | None, lang: str | None
-         ) -> tuple[Any, bool, str]:
-    """Return (slider step, player stopped, button text) after a press of play/pause
-    (`trigger` PLAY) or a tick of the player (PLAYER).
-
-    Play from the last step starts over from the first; the player stops itself
-    at the last step.
-    """
-    step = step if isinstance(step, int) and 0 <= step <= LAST else LAST
-    if trigger == PLAY:
-        if stopped is False:
-            return no_update, True, W(lang, "play")
-        return (0 if step >= LAST else no_update), False, W(lang, "pause")
-    if trigger == PLAYER and stopped is False:
-        nxt = min(step + 1, LAST)
-        done = nxt >= LAST
-        return nxt, done, W(lang, "play" if done else "pause")
-    raise PreventUpdate
-
-
-def follow(ctx: DashboardContext, anchor: str | None) -> tuple[str, dict[int, str]]:
-    """Return (the new last hour, the slider's labels) once the clock has passed into a
-    new hour; PreventUpdate while the page's last hour is still the latest."""
-    end = reads.anchor_of(ctx, None)
-    if anchor == end.isoformat():
-        raise PreventUpdate
-    return end.isoformat(), side.slider_marks(ctx, end)
+def estimated_cells(cells: np.ndarray) -> dict[str, Any]:
+    """Return the estimated cells' polygons, each marked `estimated` (what a click or a
+    test reads), in the order of their values in the hideout."""
+    data = hexmap.cells_to_geojson(cells.tolist())
+    for feature in data["features"]:
+        feature["properties"]["estimated"] = True
+    return data
 
 
 # -- the side panel and the exports ----------------------------------------------------
@@ -235,12 +256,15 @@ def export(ctx: DashboardContext, actor: Actor, kind: str, window: str | None,
     return side.export_file(ctx, actor, kind, window, reads.anchor_of(ctx, anchor))
 
 
-def picked_station(ctx: DashboardContext, actor: Actor, feature: dict | None) -> str:
-    """Return the station a map click picked (a badge, or a cell holding stations) among
-    those the actor sees; PreventUpdate otherwise."""
+def picked_station(ctx: DashboardContext, actor: Actor, feature: dict | None,
+                   replay: dict | None = None) -> str:
+    """Return the station a map click picked (a badge, or a cell holding stations), or the
+    replayed episode's, among those the actor sees; PreventUpdate otherwise."""
     found = hexmap.click_to_pick(feature)
     stations = reads.visible_stations(ctx, actor)
-    if found and found["kind"] == "station":
+    if isinstance(replay, dict) and replay.get("station"):
+        match = [s.station_id for s in stations if s.station_id == replay["station"]]
+    elif found and found["kind"] == "station":
         match = [s.station_id for s in stations if s.station_id == found["id"]]
     elif found and found["kind"] == "cell":
         match = [s.station_id for s in stations if hexmap.cell_to_id(s.cell_r8) == found["id"]]
@@ -254,49 +278,59 @@ def picked_station(ctx: DashboardContext, actor: Actor, feature: dict | None) ->
 # -- wiring --------------------------------------------------------------------------
 
 def register(app: Dash, ctx: DashboardContext) -> None:
-    """Attach the environment page's callbacks to `app`."""
+    """Attach the environment page's callbacks to `app` (the episodes list's own in
+    `environment_episodes.register`)."""
     lang_in = Input(ids.LANGUAGE, "value")
     choice = [Input(MEASURE, "value"), Input(WINDOW, "value")]
+    replay_in = Input(episodes.REPLAY, "data")
 
     @user_callback(app, ctx, [Output(HEX, "data"), Output(HEX, "hideout"),
+                              Output(ESTIMATES, "data"), Output(ESTIMATES, "hideout"),
                               Output(STATIONS, "data"), Output(STATIONS, "hideout"),
                               Output(DRAWN, "data"), Output(STEP, "children"),
                               Output(NOTE, "children"), Output(ERROR, "children")],
                    [*choice, Input(SLIDER, "value"), Input(ANCHOR, "data"), lang_in,
-                    State(DRAWN, "data")],
-                   fallback=lambda: (*[no_update] * 7, text("zh", "error")))
-    def refresh_map(actor, measure, window, step, anchor, lang, drawn):
-        found = map_step(ctx, actor, measure, window, step, anchor, lang, drawn)
+                    Input(LAYERS, "value"), State(DRAWN, "data")],
+                   fallback=lambda: (*[no_update] * 9, text("zh", "error")))
+    def refresh_map(actor, measure, window, step, anchor, lang, shown, drawn):
+        found = map_step(ctx, actor, measure, window, step, anchor, lang, drawn, shown or [])
         return (no_update if found.hex_data is None else found.hex_data, found.hex_hideout,
+                no_update if found.estimate_data is None else found.estimate_data,
+                found.estimate_hideout,
                 no_update if found.station_data is None else found.station_data,
                 found.station_hideout, found.drawn, found.label, found.note, "")
 
     @user_callback(app, ctx, [Output(SLIDER, "value"), Output(PLAYER, "disabled"),
                               Output(PLAY, "children")],
-                   [Input(PLAY, "n_clicks"), Input(PLAYER, "n_intervals"),
+                   [Input(PLAY, "n_clicks"), Input(PLAYER, "n_intervals"), replay_in,
                     State(SLIDER, "value"), State(PLAYER, "disabled"),
                     State(ids.LANGUAGE, "value")], prevent_initial_call=True)
-    def player(actor, _clicks, _ticks, step, stopped, lang):
-        return play(dash_ctx.triggered_id, step, stopped, lang)
+    def move(actor, _clicks, _ticks, replay, step, stopped, lang):
+        return play(dash_ctx.triggered_id, step, stopped, lang,
+                    episodes.replay_steps(ctx, replay))
 
     @user_callback(app, ctx, [Output(ANCHOR, "data"), Output(SLIDER, "marks")],
-                   [Input(ids.TICK, "n_intervals"), State(ANCHOR, "data")],
+                   [Input(ids.TICK, "n_intervals"), replay_in, State(ANCHOR, "data")],
                    prevent_initial_call=True)
-    def follow_clock(actor, _tick, anchor):
-        return follow(ctx, anchor)
+    def follow_clock(actor, _tick, replay, anchor):
+        return follow(ctx, anchor, replay, dash_ctx.triggered_id)
 
     @user_callback(app, ctx, [Output(STATION, "value")],
-                   [Input(STATIONS, "clickData"), Input(HEX, "clickData")],
+                   [Input(STATIONS, "clickData"), Input(HEX, "clickData"), replay_in],
                    prevent_initial_call=True)
-    def pick(actor, station_click, cell_click):
-        clicked = station_click if dash_ctx.triggered_id == STATIONS else cell_click
-        return picked_station(ctx, actor, clicked)
+    def pick(actor, station_click, cell_click, replay):
+        trigger = dash_ctx.triggered_id
+        if trigger == episodes.REPLAY:
+            return picked_station(ctx, actor, None, replay)
+        return picked_station(ctx, actor, station_click if trigger == STATIONS else cell_click)
 
     @user_callback(app, ctx, [Output(CHART, "figure")],
                    [Input(STATION, "value"), *choice, Input(ANCHOR, "data"), lang_in,
                     Input(SLIDER, "value")])
     def chart(actor, station_id, measure, window, anchor, lang, step):
-        if dash_ctx.triggered_id == SLIDER and station_id:
+        # Only the slider moved: move the hour line. A replay moves the slider together
+        # with the station and the hours, and then the chart is drawn again.
+        if set(dash_ctx.triggered_prop_ids) == {f"{SLIDER}.value"} and station_id:
             return side.chart_step(ctx, window, anchor, step)
         return series(ctx, actor, station_id, measure, window, anchor, step, lang)
 
@@ -314,6 +348,8 @@ def register(app: Dash, ctx: DashboardContext) -> None:
         if not (csv_clicks if kind == "csv" else geojson_clicks):
             raise PreventUpdate
         return export(ctx, actor, kind, window, anchor)
+
+    episodes.register(app, ctx, Input(LAYERS, "value"))
 
 
 PAGE: Final = Page("environment", "/environment", reads.ROLES, layout, register,

@@ -23,6 +23,7 @@ from onegrid.dashboard.components import hexmap, station_chart
 from onegrid.dashboard.context import DashboardContext
 from onegrid.dashboard.queries import air_windows as windows
 from onegrid.dashboard.queries import environment as reads
+from onegrid.dashboard.queries import estimates
 from onegrid.dashboard.queries.environment import StationPlace
 from onegrid.dashboard.views import air_export
 from onegrid.dashboard.views.environment import W, choices, measure_label
@@ -173,10 +174,12 @@ def exceedances(ctx: DashboardContext, actor: Actor, measure: str, window: str,
 def export_file(ctx: DashboardContext, actor: Actor, kind: str, window: str,
                 end: datetime) -> dict[str, Any]:
     """Return the download (dcc.Download data) of the window's hourly values per
-    station and per station cell: `kind` "csv" or "geojson"."""
+    station, per station cell and per estimated cell: `kind` "csv" or "geojson"."""
     stations, layer = read_layer(ctx, actor, window, end)
     cells, cells_layer = windows.cell_layer(layer, [s.cell_r8 for s in stations])
-    rows = air_export.export_rows(stations, layer, cells, cells_layer)
+    guess = estimates.estimate(layer, stations, estimates.targets(
+        ctx.regions, ctx.scope(actor), stations)) if stations else None
+    rows = air_export.export_rows(stations, layer, cells, cells_layer, guess)
     stem = f"onegrid_air_{window}_{end.strftime('%Y%m%dT%H%MZ')}"
     if kind == "csv":
         # A byte-order mark, so spreadsheet programs read the Chinese names as UTF-8.
