@@ -231,3 +231,17 @@ def test_the_page_starts_without_the_heavy_boundary_levels(dash_ctx, actor):
     tree = page.layout(dash_ctx, actor("CC-01"), "zh", "/map")
     size = len(json.dumps(tree.to_plotly_json(), default=str))
     assert size < 150_000, size  # communities and grids (about 400 KB) come on demand
+
+
+def test_an_alert_says_what_its_rule_measures_in_its_kinds_terms(demo_rules):
+    from onegrid.dashboard.views.overview import rule_basis
+
+    rules = {r.id: r for r in demo_rules.rules}
+    assert rule_basis(rules["air.pm25.forecast"], "en") == (
+        "early warning for pm25: the 1 h trend read 2 h ahead, rising at least 5/h")
+    assert rule_basis(rules["air.pm25.forecast"], "zh") == (
+        "pm25 预警：按近1小时趋势外推 2小时，升速不低于 5/小时")
+    threshold = next(r for r in rules.values() if r.kind == "threshold")
+    assert rule_basis(threshold, "en").startswith(f"{threshold.stat} of {threshold.metric}")
+    silent = next(r for r in rules.values() if r.kind == "nodata")
+    assert rule_basis(silent, "en").startswith("device silent for ")

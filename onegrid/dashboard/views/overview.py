@@ -57,6 +57,13 @@ W: Final = Words({
         "layer_district": "区界", "layer_street": "街道界", "layer_community": "社区界",
         "layer_grid": "网格界", "measure": "图层", "window": "时间范围", "layers": "显示",
         "resolution": "H3 第{res}级", "cell_hover": "网格单元", "no_location": "无位置",
+        "basis": "判定依据", "basis_stat": "{metric} {window}{stat}",
+        "basis_rate": "{metric} {window}内的升幅（末段减首段）",
+        "basis_nodata": "设备 {window} 无数据",
+        "basis_count": "{window}内本单元及周边 {ring} 圈的上报数",
+        "basis_forecast": "{metric} 预警：按近{window}趋势外推 {horizon}，升速不低于 {rate}/小时",
+        "stat_mean": "均值", "stat_max": "最大值", "stat_min": "最小值", "stat_sum": "累计",
+        "stat_count": "条数",
     },
     "en": {
         "events_stored": "Events stored", "dead_letters": "Dead letters",
@@ -93,6 +100,14 @@ W: Final = Words({
         "layer_community": "Communities", "layer_grid": "Grids", "measure": "Layer",
         "window": "Window", "layers": "Show", "resolution": "H3 res {res}",
         "cell_hover": "Cell", "no_location": "no location",
+        "basis": "Basis", "basis_stat": "{stat} of {metric} over {window}",
+        "basis_rate": "rise of {metric} over {window} (last bucket minus first)",
+        "basis_nodata": "device silent for {window}",
+        "basis_count": "reports in the cell and {ring} rings around it over {window}",
+        "basis_forecast": "early warning for {metric}: the {window} trend read {horizon} "
+                          "ahead, rising at least {rate}/h",
+        "stat_mean": "mean", "stat_max": "max", "stat_min": "min", "stat_sum": "sum",
+        "stat_count": "count",
     },
 }, base=COMMON)
 
@@ -196,6 +211,24 @@ def cell_panel(detail: Mapping[str, Any], lang: str, *, tz: str, registry, regio
     return out
 
 
+def rule_basis(rule, lang: str) -> str:
+    """Return what a rule measures, in its kind's own terms (a forecast is not a window's
+    statistic, a silence not a value)."""
+    metric = rule.metric or ""
+    window = duration_text(rule.window_s, lang)
+    if rule.kind == "forecast":
+        return W(lang, "basis_forecast", metric=metric, window=window,
+                 horizon=duration_text(rule.horizon_s, lang), rate=plain(rule.min_rate))
+    if rule.kind == "rate":
+        return W(lang, "basis_rate", metric=metric, window=window)
+    if rule.kind == "nodata":
+        return W(lang, "basis_nodata", window=window)
+    if rule.kind == "count":
+        return W(lang, "basis_count", window=window, ring=rule.ring_k)
+    return W(lang, "basis_stat", stat=W(lang, f"stat_{rule.stat}"), metric=metric,
+             window=window)
+
+
 def alert_panel(alert: Mapping[str, Any], history: Sequence[Mapping[str, Any]],
                 evidence: Sequence[Mapping[str, Any]], lang: str, *, tz: str, rules,
                 regions) -> list:
@@ -210,8 +243,7 @@ def alert_panel(alert: Mapping[str, Any], history: Sequence[Mapping[str, Any]],
             [W(lang, "started"), local_time(alert["started_at"], tz)],
             [text(lang, "grid"), region_name(regions, "grid", alert.get("grid_id"), lang)]]
     if rule is not None:
-        rows.append([W(lang, "window"), f"{rule.stat} {rule.metric or ''} · "
-                                        f"{duration_text(rule.window_s, lang)}"])
+        rows.append([W(lang, "basis"), rule_basis(rule, lang)])
     out: list = [html.H3([alert_badge(alert["state"], lang), " ", W(lang, "why")]),
                  _table(["", ""], rows)]
     if alert.get("silenced"):
