@@ -30,6 +30,7 @@ from onegrid.dashboard.context import DashboardContext
 from onegrid.dashboard.i18n import text
 from onegrid.dashboard.queries import board as reads
 from onegrid.dashboard.views.cases import W
+from onegrid.streams.contract import PHOTO_URL_PREFIXES
 
 # The case actions a case page offers, in the order of its buttons (merge and split
 # need other cases or sources picked: the command map and supervision do those).
@@ -45,7 +46,9 @@ BULK_ACTIONS: Final[dict[Role, tuple[str, ...]]] = {
     Role.DEPARTMENT: ("accept", "start"),
     Role.SUPERVISOR: ("press",),
 }
-PHOTO_PREFIXES: Final = ("http://", "https://", "/")
+# The links a photo may be: the incident contract's, so a page shows and sends no kind
+# of link the engine would refuse on a report.
+PHOTO_PREFIXES: Final = PHOTO_URL_PREFIXES
 
 
 @dataclass(frozen=True)

@@ -115,7 +115,6 @@ def report_fields(ctx, actor: Actor, category: str | None, description: str | No
     return {"category": category, "source": "patrol", "description": description or None,
             "severity": sev, "address": (address or "").strip()[:MAX_ADDRESS] or None,
             "lat": lat, "lng": lng,
-            # Not in the v1 contract's fields (extra fields are kept on the log): the photo.
             "photo_url": media.photo_url(ctx.media_dir, photo),
             "reporter": {"name": actor.name, "phone": actor.phone or None}}, None
 

@@ -42,7 +42,7 @@ CREATE TABLE IF NOT EXISTS events (
     category VARCHAR, source VARCHAR, severity TINYINT, description VARCHAR, address VARCHAR,
     reporter_name VARCHAR, reporter_phone VARCHAR,
     kafka_partition INTEGER, kafka_offset BIGINT, ingested_at TIMESTAMPTZ,
-    late BOOLEAN
+    late BOOLEAN, photo_url VARCHAR
 );
 CREATE TABLE IF NOT EXISTS watermarks (
     topic VARCHAR NOT NULL, "partition" INTEGER NOT NULL, max_ts TIMESTAMPTZ NOT NULL,
@@ -99,6 +99,14 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 """
 
+# Columns added to a table after files were first made with it. CREATE TABLE IF NOT
+# EXISTS leaves an older file's table as it was, so each one is added here when the
+# file is next opened for writing; appended last, so the table then has the column
+# order of a new file's. Only ever add lines (the contract only grows).
+_UPGRADES: Final = """
+ALTER TABLE events ADD COLUMN IF NOT EXISTS photo_url VARCHAR;
+"""
+
 # Each measurement an event carries becomes one (metric, value) pair per cell
 # and minute. Incidents count per category; their value is the severity.
 _STATS_SQL: Final = """
@@ -135,6 +143,7 @@ class Store:
         self._write_lock = threading.Lock()
         if not read_only:
             self._conn.execute(_DDL)
+            self._conn.execute(_UPGRADES)
             self._conn.execute(CASE_DDL)
             self._conn.execute(
                 "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])

@@ -10,6 +10,7 @@ registry or the clock (known sensor, known category, future timestamps) live in
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Final, Literal
@@ -68,6 +69,7 @@ class ErrorCode(StrEnum):
     DUPLICATE_ID = "duplicate_id"
     BAD_ID = "bad_id"
     UNKNOWN_TOPIC = "unknown_topic"
+    BAD_URL = "bad_url"
 
 
 ERROR_HELP: Final[dict[ErrorCode, str]] = {
@@ -92,6 +94,8 @@ ERROR_HELP: Final[dict[ErrorCode, str]] = {
     ErrorCode.DUPLICATE_ID: "Each event needs its own id; this id was already stored.",
     ErrorCode.BAD_ID: "Send id as a string of 1 to 128 characters.",
     ErrorCode.UNKNOWN_TOPIC: "Produce only to the contract's input topics.",
+    ErrorCode.BAD_URL: "Send photo_url as an http:// or https:// link or a path starting "
+                       "with /; other kinds of link (javascript:, data:) are refused.",
 }
 
 # Shared field types. msgspec enforces these while decoding, in C.
@@ -104,6 +108,13 @@ Longitude = Annotated[float, msgspec.Meta(ge=-180.0, le=180.0)]
 SourceId = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
 Concentration = Annotated[float, msgspec.Meta(ge=0.0)]
 ShortText = Annotated[str, msgspec.Meta(max_length=4000)]
+# What a photo link may start with: a web link, or a path on the node that kept the
+# upload (`/media/<name>`). Anything else (javascript:, data:, file:) could run or
+# smuggle content where a screen shows the link, so the contract refuses it; the
+# dashboard shows and sends only these kinds too.
+PHOTO_URL_PREFIXES: Final = ("http://", "https://", "/")
+PhotoUrl = Annotated[str, msgspec.Meta(
+    max_length=2000, pattern="^(?:" + "|".join(map(re.escape, PHOTO_URL_PREFIXES)) + ")")]
 
 
 # gc=False: a decoded event holds only strings, numbers and other such Structs,
@@ -167,6 +178,9 @@ class IncidentEvent(_Input, kw_only=True):
     severity: Annotated[int, msgspec.Meta(ge=1, le=4)] | None = None
     address: Annotated[str, msgspec.Meta(max_length=500)] | None = None
     reporter: Reporter | None = None
+    # Optional (v1 extension): a photo of what was found, as a link (a patrol report's
+    # upload is `/media/<name>` on the node that kept it).
+    photo_url: PhotoUrl | None = None
 
 
 COMMAND_ACTIONS: Final = (

@@ -31,6 +31,7 @@ from onegrid.streams.contract import (
     FUTURE_TOLERANCE_S,
     INCIDENT,
     MAX_MESSAGE_BYTES,
+    PHOTO_URL_PREFIXES,
     POLLUTANTS,
     SENSOR,
     CommandMessage,
@@ -85,6 +86,7 @@ EVENT_SCHEMA: Final = pa.schema([
     ("category", pa.string()), ("source", pa.string()), ("severity", pa.int8()),
     ("description", pa.string()), ("address", pa.string()),
     ("reporter_name", pa.string()), ("reporter_phone", pa.string()),
+    ("photo_url", pa.string()),
     ("kafka_partition", pa.int32()), ("kafka_offset", pa.int64()),
 ])
 
@@ -134,6 +136,10 @@ def _validation_error(exc: msgspec.ValidationError) -> tuple[ErrorCode, str]:
         return ErrorCode.OUT_OF_RANGE, f"field {where}: {what}"
     if "of length" in what:
         return ErrorCode.OUT_OF_RANGE, f"field {where}: {what}"
+    if what.startswith("Expected `str` matching regex"):  # only links have a pattern
+        return ErrorCode.BAD_URL, (f"field {where}: a link must start with one of "
+                                   f"{', '.join(PHOTO_URL_PREFIXES)} (a web link or a path "
+                                   "on this server)")
     return ErrorCode.WRONG_TYPE, f"field {where}: {what}"
 
 
@@ -367,6 +373,7 @@ def _incident_columns(ck: _Checker, reg: Registry, now: datetime) -> dict:
                                           if c in reg.categories else None)
                   for c, s in zip(cats, sev, strict=True)],
         description=ck.column("description"), address=ck.column("address"),
+        photo_url=ck.column("photo_url"),
         reporter_name=[r.name if r else None for r in reporters],
         reporter_phone=[r.phone if r else None for r in reporters],
     )

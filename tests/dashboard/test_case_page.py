@@ -14,6 +14,7 @@ from onegrid.dashboard import create_app, ids
 from onegrid.dashboard.components import case_form as form
 from onegrid.dashboard.pages import case as page
 from onegrid.dashboard.queries import cases as case_reads
+from onegrid.dashboard.views import case_detail as view
 from onegrid.dashboard.views.case_detail import ACT, STEP
 from onegrid.geo.store import Store
 from tests.streams.kafka_helpers import consume_all
@@ -157,6 +158,46 @@ def test_reporters_are_masked_for_everyone_but_the_command_centre(dash_ctx, acto
     assert name in flat_text(page.case_view(dash_ctx, actor("CC-01"), case_id, "zh")["sources"])
     masked = flat_text(page.case_view(dash_ctx, staff, case_id, "zh")["sources"])
     assert name not in masked and name[0] + "*" in masked
+
+
+def test_a_reports_photo_is_a_link_among_the_sources_with_the_reporter_still_masked(
+        dash_ctx, demo_db, tmp_path, actor, cases):
+    case_id = cases["reported"]
+    photo = "/media/" + "ab" * 16 + ".jpg"
+    shutil.copy(demo_db, tmp_path / "photo.duckdb")
+    with Store(tmp_path / "photo.duckdb") as store:
+        # What the engine stores for a patrol report that came with a photo.
+        report = store.scalar(
+            "SELECT s.source_id FROM case_sources s JOIN events e ON e.id = s.source_id "
+            "WHERE s.case_id = ? AND s.kind = 'report' AND e.reporter_name IS NOT NULL "
+            "ORDER BY s.\"at\" LIMIT 1", [case_id])
+        store.write(lambda cur: cur.execute("UPDATE events SET photo_url = ? WHERE id = ?",
+                                            [photo, report]))
+        ctx = dataclasses.replace(dash_ctx, store=store, _scopes={})
+        name = one(ctx, "SELECT reporter_name FROM events WHERE id = ?", [report])
+        lead = one(ctx, "SELECT department FROM cases WHERE case_id = ?", [case_id])
+        staff = next(a for a in ctx.directory.staff.actors.values()
+                     if a.role == "department" and a.dept_id == lead)
+        before = flat_text(page.case_view(dash_ctx, actor("CC-01"), case_id, "en")["sources"])
+        centre = flat_text(page.case_view(ctx, actor("CC-01"), case_id, "en")["sources"])
+        masked = flat_text(page.case_view(ctx, staff, case_id, "en")["sources"])
+    assert photo not in before
+    link = f'"href": "{photo}"'
+    assert link in centre and '"target": "_blank"' in centre and name in centre
+    assert link in masked and name not in masked and name[0] + "*" in masked
+
+
+@pytest.mark.parametrize("photo", ["javascript:alert(1)", "data:text/html,x", "", None, 42])
+def test_a_report_photo_of_another_kind_of_link_is_not_shown(dash_ctx, photo):
+    row = {"kind": "report", "source_id": "r-1", "category": None, "report_source": "patrol",
+           "at": None, "description": "井盖缺失", "address": "", "photo_url": photo}
+    good = {**row, "photo_url": "https://img.example/1.jpg"}
+    shown = flat_text(view.sources_view([row], "en", tz="Asia/Shanghai",
+                                        registry=dash_ctx.registry, rules={}))
+    linked = flat_text(view.sources_view([good], "en", tz="Asia/Shanghai",
+                                         registry=dash_ctx.registry, rules={}))
+    assert '"href"' not in shown and "井盖缺失" in shown
+    assert '"href": "https://img.example/1.jpg"' in linked
 
 
 def test_a_case_of_another_department_reads_no_such_case(dash_ctx, actor, cases):

@@ -97,3 +97,22 @@ def test_an_event_past_the_lateness_bound_is_stored_and_flagged_late(store):
     assert rows == {"a": False, "on-time": False, "late": True}
     assert store.scalar("SELECT sum(n) FROM cell_stats WHERE bucket = ?",
                         [datetime(2026, 6, 1, 12, 20, tzinfo=UTC)]) == 1
+
+
+def test_a_store_file_made_before_photo_url_opens_and_stores_photos(tmp_path):
+    path = tmp_path / "old.duckdb"
+    with gstore.Store(path) as new:
+        new.write(lambda cur: gstore.insert_events(cur, stats_batch([1.0])))
+        # What a file made before the column existed looks like.
+        new.write(lambda cur: cur.execute("ALTER TABLE events DROP COLUMN photo_url"))
+    with gstore.Store(path) as reopened:
+        cols = reopened.query("SELECT column_name FROM information_schema.columns WHERE "
+                              "table_name = 'events' ORDER BY ordinal_position"
+                              ).column("column_name").to_pylist()
+        assert cols[-1] == "photo_url"  # added last, as in a new file
+        photo = stats_batch([2.0], minute=1).append_column("photo_url", pa.array(["/media/p.jpg"]))
+        reopened.write(lambda cur: gstore.insert_events(cur, photo))
+        rows = reopened.query("SELECT id, photo_url FROM events ORDER BY id").to_pylist()
+    assert rows == [{"id": "e0-0", "photo_url": None}, {"id": "e1-0", "photo_url": "/media/p.jpg"}]
+    with gstore.Store(path) as again:  # opening an up-to-date file changes nothing
+        assert again.scalar("SELECT count(*) FROM events WHERE photo_url IS NOT NULL") == 1

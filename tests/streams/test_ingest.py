@@ -33,6 +33,8 @@ def good_events(city) -> list[tuple[str, bytes, bytes, dict]]:
     sensor = next(iter(city.registry.sensors.values()))
     station = next(iter(city.registry.stations.values()))
     category = next(iter(city.registry.categories.values()))
+    # Two reports carry a photo link (a web link, a path on this node); two are old-shaped.
+    photos = ["https://img.example/p0.jpg", "/media/" + "1" * 32 + ".png", None, None]
     out = []
     for i in range(4):
         lat, lng = 31.20 + i * 0.01, 121.45 + i * 0.01
@@ -43,10 +45,11 @@ def good_events(city) -> list[tuple[str, bytes, bytes, dict]]:
             id=f"good-e{i}", ts=1780314900000 + i, lat=lat, lng=lng,
             station_id=station.station_id, pm25=30.0 + i, no2=20.0),
             {"lat": lat, "lng": lng}))
+        photo = {"photo_url": photos[i]} if photos[i] else {}
         out.append(("incident", b"hotline", event(
             id=f"good-i{i}", ts=TS, lat=lat, lng=lng, category=category.code, source="hotline",
-            description="井盖缺失", reporter={"name": "张三", "phone": "13900000000"}),
-            {"lat": lat, "lng": lng}))
+            description="井盖缺失", reporter={"name": "张三", "phone": "13900000000"}, **photo),
+            {"lat": lat, "lng": lng, "photo_url": photos[i]}))
     # Valid, but outside the city: stored with empty region fields, never dropped.
     out.append(("incident", b"app", event(
         id="good-outside", ts=TS, lat=39.9087, lng=116.3975, category=category.code,
@@ -122,6 +125,15 @@ def bad_inputs(city) -> list[tuple[str, str, bytes | None, ErrorCode]]:
          json.dumps({k: v for k, v in {**inc, "id": "bad-noloc"}.items()
                      if k not in ("lat", "lng")}).encode(), ErrorCode.MISSING_LOCATION),
         ("null message (tombstone)", "incident", None, ErrorCode.NOT_JSON),
+        ("photo link with a script scheme", "incident",
+         ij(id="bad-photo-js", photo_url="javascript:alert(document.cookie)"), ErrorCode.BAD_URL),
+        ("photo as a data URL", "incident", ij(id="bad-photo-data", photo_url="data:text/html,x"),
+         ErrorCode.BAD_URL),
+        ("photo link too long", "incident",
+         ij(id="bad-photo-long", photo_url="https://img.example/" + "a" * 2000),
+         ErrorCode.OUT_OF_RANGE),
+        ("photo link not a string", "incident", ij(id="bad-photo-num", photo_url=42),
+         ErrorCode.WRONG_TYPE),
     ]
 
 
@@ -196,6 +208,26 @@ def test_each_kind_of_bad_input_lands_in_dead_letters_with_its_code(ingested, st
         assert got[0]["error_code"] == code, f"{name}: {got[0]}"
         assert len(got[0]["reason"]) > 10, f"{name}: reason too thin: {got[0]['reason']!r}"
     assert len(letters) == len(bads)
+
+
+def test_a_reports_photo_link_is_stored_and_an_old_shaped_report_has_none(ingested, store):
+    goods, _, _ = ingested
+    expected = {json.loads(v)["id"]: loc["photo_url"] for s, _, v, loc in goods
+                if s == "incident" and "photo_url" in loc}
+    assert sum(1 for p in expected.values() if p) == 2 and None in expected.values()
+    rows = store.query("SELECT id, photo_url FROM events WHERE topic = 'incident'").to_pylist()
+    stored = {r["id"]: r["photo_url"] for r in rows if r["id"] in expected}
+    assert stored == expected
+
+
+def test_a_bad_photo_link_is_a_dead_letter_whose_reason_names_the_field(ingested, store):
+    letters = store.query("SELECT error_code, reason FROM dead_letters WHERE "
+                          "CAST(payload AS VARCHAR) LIKE '%bad-photo-%' ORDER BY error_code"
+                          ).to_pylist()
+    assert [r["error_code"] for r in letters] == ["bad_url", "bad_url", "out_of_range",
+                                                  "wrong_type"]
+    assert all("photo_url" in r["reason"] for r in letters), letters
+    assert store.scalar("SELECT count(*) FROM events WHERE id LIKE 'bad-photo-%'") == 0
 
 
 def test_dead_letters_are_republished_unchanged_on_the_dlq_topic(ingested, broker, topics):

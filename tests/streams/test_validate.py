@@ -93,6 +93,46 @@ def test_reporter_personal_data_is_kept_for_roles_allowed_to_see_it(registry):
     assert (row["reporter_name"], row["reporter_phone"]) == ("李四", "13800000000")
 
 
+def incident(registry, **kw):
+    return {"id": "i", "ts": NOW_MS, "lat": 31.2, "lng": 121.4,
+            "category": next(iter(registry.categories)), "source": "patrol", **kw}
+
+
+@pytest.mark.parametrize("link", ["https://img.example/a.jpg", "http://10.0.0.5/p.png",
+                                  "/media/" + "0" * 32 + ".jpg"])
+def test_an_incident_keeps_its_photo_link(registry, link):
+    out = validate([msg("incident", incident(registry, photo_url=link))], registry, NOW)
+    assert not out.rejections and out.events.column("photo_url").to_pylist() == [link]
+
+
+def test_an_incident_without_a_photo_validates_as_before(registry):
+    out = validate([msg("incident", incident(registry)),
+                    msg("incident", incident(registry, id="j", photo_url=None), 1)],
+                   registry, NOW)
+    assert not out.rejections and out.events.column("photo_url").to_pylist() == [None, None]
+
+
+@pytest.mark.parametrize("link, code", [
+    ("javascript:alert(1)", ErrorCode.BAD_URL),
+    ("JavaScript:alert(1)", ErrorCode.BAD_URL),
+    ("data:image/png;base64,iVBORw0KGgo=", ErrorCode.BAD_URL),
+    ("file:///etc/passwd", ErrorCode.BAD_URL),
+    (" https://img.example/a.jpg", ErrorCode.BAD_URL),
+    ("img.example/a.jpg", ErrorCode.BAD_URL),
+    ("", ErrorCode.BAD_URL),
+    ("https://img.example/" + "a" * 2000, ErrorCode.OUT_OF_RANGE),
+    (42, ErrorCode.WRONG_TYPE),
+    (["https://img.example/a.jpg"], ErrorCode.WRONG_TYPE),
+])
+def test_a_bad_photo_link_is_refused_naming_the_field(registry, link, code):
+    out = validate([msg("incident", incident(registry, id="good"), 0),
+                    msg("incident", incident(registry, id="bad", photo_url=link), 1)],
+                   registry, NOW)
+    assert out.events.column("id").to_pylist() == ["good"]
+    assert [(r.code, r.message.offset) for r in out.rejections] == [(code, 1)]
+    assert "photo_url" in out.rejections[0].reason
+
+
 def test_extra_fields_are_allowed(registry):
     out = validate([msg("sensor", sensor(registry, firmware="1.2"))], registry, NOW)
     assert out.events.num_rows == 1

@@ -94,7 +94,7 @@ def case_sources(store: Store, scope: Scope, case_id: str) -> list[dict[str, Any
     rows = store.query("""
         SELECT s.kind, s.source_id, s.category, s.cell, s."at", s.severity,
                e.source AS report_source, e.description, e.address, e.lat, e.lng,
-               e.reporter_name, e.reporter_phone,
+               e.reporter_name, e.reporter_phone, e.photo_url,
                a.rule_id, a.state AS alert_state, a.value, a.threshold, a.evidence,
                a.evidence_values
         FROM case_sources s

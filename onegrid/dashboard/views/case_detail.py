@@ -125,9 +125,7 @@ def _note(row: Mapping[str, Any], lang: str) -> list:
         detail = json.loads(row.get("detail") or "{}")
     except ValueError:
         detail = {}
-    photo = detail.get("photo_url")
-    if isinstance(photo, str) and photo.startswith(PHOTO_PREFIXES):
-        out += [" ", html.A(W(lang, "photo"), href=photo, target="_blank", rel="noopener")]
+    out += _photo_link(detail.get("photo_url"), lang)
     if detail.get("override"):
         out.append(html.Span(f" [{W(lang, 'detail_override')}]", className="og-muted"))
     if "from" in detail and "to" in detail:
@@ -138,6 +136,14 @@ def _note(row: Mapping[str, Any], lang: str) -> list:
     return out
 
 
+def _photo_link(photo: Any, lang: str) -> list:
+    """Return [" ", a link to the photo], or [] when it is not a web link or a path on
+    this server (never a script URL, whatever the store holds)."""
+    if isinstance(photo, str) and photo.startswith(PHOTO_PREFIXES):
+        return [" ", html.A(W(lang, "photo"), href=photo, target="_blank", rel="noopener")]
+    return []
+
+
 def _hashes(row: Mapping[str, Any]) -> html.Span:
     prev, this = row.get("prev_hash") or "", row.get("hash") or ""
     return html.Span(f"{prev[:HASH_CHARS]} → {this[:HASH_CHARS]}",
@@ -146,8 +152,9 @@ def _hashes(row: Mapping[str, Any]) -> html.Span:
 
 def sources_view(rows: Sequence[Mapping[str, Any]], lang: str, *, tz: str, registry,
                  rules: Mapping[str, Any]) -> list:
-    """Return a case's sources: reports (reporter masked by the query) and alerts with
-    their rule, value against threshold and evidence ids."""
+    """Return a case's sources: reports (reporter masked by the query; the photo, when
+    the report has one) and alerts with their rule, value against threshold and
+    evidence ids."""
     if not rows:
         return [html.Div(W(lang, "no_sources"), className="og-muted")]
     out = []
@@ -169,7 +176,8 @@ def sources_view(rows: Sequence[Mapping[str, Any]], lang: str, *, tz: str, regis
             body = [html.B(f"{W(lang, 'source_report')} {s['source_id']}"),
                     html.Div(f"{category_name(registry, s.get('category'), lang)} · "
                              f"{_channel(s.get('report_source'), lang)} · {when}"),
-                    html.Div(f"{W(lang, 'description')}: {s.get('description') or ''}"),
+                    html.Div([f"{W(lang, 'description')}: {s.get('description') or ''}",
+                              *_photo_link(s.get("photo_url"), lang)]),
                     html.Div(f"{W(lang, 'address')}: {s.get('address') or ''} · "
                              f"{text(lang, 'reporter')}: {reporter}", className="og-muted")]
         out.append(html.Div(body, className="og-source"))
