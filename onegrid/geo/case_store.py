@@ -21,6 +21,8 @@ from typing import Any, Final, Protocol
 import duckdb
 import pyarrow as pa
 
+from onegrid.geo.arrow_sql import upsert
+
 _TS: Final = pa.timestamp("us", tz="UTC")
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -129,20 +131,8 @@ def write_case_decisions(cur: duckdb.DuckDBPyConnection,
     tables = decisions.tables() if hasattr(decisions, "tables") else decisions
     for name in WRITE_ORDER:
         table = tables.get(name)
-        if table is None or table.num_rows == 0:
-            continue
-        cols = ", ".join(f'"{c}"' for c in table.column_names)
-        keys = KEYS.get(name)
-        conflict = ""
-        if keys:
-            updates = ", ".join(f'"{c}" = excluded."{c}"' for c in table.column_names
-                                if c not in keys)
-            conflict = f" ON CONFLICT DO UPDATE SET {updates}"
-        cur.register("case_rows", table)
-        try:
-            cur.execute(f"INSERT INTO {name} ({cols}) SELECT {cols} FROM case_rows{conflict}")
-        finally:
-            cur.unregister("case_rows")
+        if table is not None:
+            upsert(cur, name, table, keys=KEYS.get(name) or ())
     log = tables.get("case_log")
     return 0 if log is None else log.num_rows
 

@@ -16,7 +16,7 @@ from typing import Any, Final
 import duckdb
 import pyarrow as pa
 
-from onegrid.geo.store import registered
+from onegrid.geo.arrow_sql import upsert
 
 _TS: Final = pa.timestamp("us", tz="UTC")
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
@@ -39,14 +39,7 @@ _TIME_COLUMNS: Final = ("start_at", "peak_at", "end_at", "shared_at", "updated_a
 
 def upsert_episodes(cur: duckdb.DuckDBPyConnection, rows: pa.Table) -> None:
     """Write the latest state of each episode in `rows` (EPISODE_SCHEMA's columns)."""
-    if rows.num_rows == 0:
-        return
-    names = ", ".join(f'"{n}"' for n in rows.column_names)
-    updates = ", ".join(f'"{n}" = excluded."{n}"' for n in rows.column_names
-                        if n != "episode_id")
-    with registered(cur, "episode_rows", rows):
-        cur.execute(f"INSERT INTO episodes ({names}) SELECT {names} FROM episode_rows "
-                    f"ON CONFLICT DO UPDATE SET {updates}")
+    upsert(cur, "episodes", rows, keys=("episode_id",))
 
 
 def read_episodes(cur: duckdb.DuckDBPyConnection, where: str = "true",

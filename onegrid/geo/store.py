@@ -9,9 +9,8 @@ take a cursor per thread. Batches arrive as Arrow tables, never row by row.
 
 from __future__ import annotations
 
-import contextlib
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, TypeVar
@@ -19,6 +18,7 @@ from typing import Any, Final, TypeVar
 import duckdb
 import pyarrow as pa
 
+from onegrid.geo.arrow_sql import registered, upsert
 from onegrid.geo.case_store import CASE_DDL
 
 T = TypeVar("T")
@@ -202,19 +202,6 @@ class Store:
             return result
 
 
-@contextlib.contextmanager
-def registered(cur: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> Iterator[None]:
-    """Expose an Arrow table to SQL as `name` for the duration of the block."""
-    cur.register(name, table)
-    try:
-        yield
-    finally:
-        # After a failed statement the transaction is aborted and unregister
-        # fails too; the first error is the one worth reporting.
-        with contextlib.suppress(duckdb.Error):
-            cur.unregister(name)
-
-
 def _save_offsets(cur: duckdb.DuckDBPyConnection, offsets: Mapping[tuple[str, int], int]) -> None:
     table = pa.table({
         "topic": [t for t, _ in offsets], "partition": [p for _, p in offsets],
@@ -334,14 +321,7 @@ def mark_published(cur: duckdb.DuckDBPyConnection, up_to_seq: int) -> None:
 
 def upsert_alerts(cur: duckdb.DuckDBPyConnection, rows: pa.Table) -> None:
     """Write the latest state of each alert in `rows` (columns of `alerts`, by name)."""
-    if rows.num_rows == 0:
-        return
-    names = ", ".join(f'"{n}"' for n in rows.column_names)
-    updates = ", ".join(f'"{n}" = excluded."{n}"' for n in rows.column_names
-                        if n != "alert_id")
-    with registered(cur, "alert_rows", rows):
-        cur.execute(f"INSERT INTO alerts ({names}) SELECT * FROM alert_rows "
-                    f"ON CONFLICT DO UPDATE SET {updates}")
+    upsert(cur, "alerts", rows, keys=("alert_id",))
 
 
 def insert_alert_transitions(cur: duckdb.DuckDBPyConnection, rows: pa.Table) -> None:

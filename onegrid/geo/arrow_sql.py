@@ -1,0 +1,39 @@
+"""Arrow tables into DuckDB statements: exposing one to SQL for a block, and writing its
+rows into a table by column name, replacing the rows whose key exists."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+
+import duckdb
+import pyarrow as pa
+
+
+@contextlib.contextmanager
+def registered(cur: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> Iterator[None]:
+    """Expose an Arrow table to SQL as `name` for the duration of the block."""
+    cur.register(name, table)
+    try:
+        yield
+    finally:
+        # After a failed statement the transaction is aborted and unregister
+        # fails too; the first error is the one worth reporting.
+        with contextlib.suppress(duckdb.Error):
+            cur.unregister(name)
+
+
+def upsert(cur: duckdb.DuckDBPyConnection, table: str, rows: pa.Table,
+           keys: Sequence[str] = ()) -> None:
+    """Insert `rows` into `table` by column name; with `keys` (the table's primary key), a
+    row whose key is there already replaces that row's other columns."""
+    if rows.num_rows == 0:
+        return
+    names = ", ".join(f'"{n}"' for n in rows.column_names)
+    conflict = ""
+    if keys:
+        updates = ", ".join(f'"{n}" = excluded."{n}"' for n in rows.column_names
+                            if n not in keys)
+        conflict = f" ON CONFLICT DO UPDATE SET {updates}"
+    with registered(cur, f"{table}_rows", rows):
+        cur.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM {table}_rows{conflict}")
