@@ -8,26 +8,13 @@ import io
 import json
 from pathlib import Path
 
-import pytest
-
 from onegrid.dashboard.pages import environment as env
 from onegrid.dashboard.queries.air_windows import STEPS
 from onegrid.dashboard.views.air_export import COLUMNS
-from onegrid.geo.store import Store
 from tests.browser.conftest import login, screenshot, watch
-from tests.dashboard import air_data
 
 _BADGES = "Array.from(document.querySelectorAll('.og-station-badge')).map(b => b.textContent)"
 _CHART = f"document.querySelector('#{env.CHART} .js-plotly-plot')"
-
-
-@pytest.fixture(scope="module")
-def air_ctx(tmp_path_factory, dash_ctx):
-    """The dashboard context over `air_data`'s 56 hours of readings, its clock at the end."""
-    path = air_data.air_store(tmp_path_factory.mktemp("air") / "air.duckdb", dash_ctx.registry,
-                              dash_ctx.regions)
-    with Store(path, read_only=True) as store:
-        yield air_data.air_context(dash_ctx, store)
 
 
 def pick_station(page, name: str) -> None:

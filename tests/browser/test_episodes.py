@@ -13,7 +13,6 @@ import pytest
 
 from onegrid.dashboard.pages import environment as env
 from onegrid.dashboard.pages import environment_episodes as ep
-from onegrid.geo.store import Store
 from tests.browser.conftest import login, screenshot, watch
 from tests.dashboard import air_data
 
@@ -23,12 +22,10 @@ _CHART = f"document.querySelector('#{env.CHART} .js-plotly-plot')"
 
 
 @pytest.fixture(scope="module")
-def air_ctx(tmp_path_factory, dash_ctx):
-    """The context over `air_data`'s readings and episodes, with its demo sources."""
-    path = air_data.air_store(tmp_path_factory.mktemp("air") / "air.duckdb", dash_ctx.registry,
-                              dash_ctx.regions)
-    with Store(path, read_only=True) as store:
-        yield air_data.with_sources(air_data.air_context(dash_ctx, store))
+def air_ctx(air_ctx):
+    """The shared air context (tests/dashboard/fixtures.py) with `air_data`'s demo sources
+    in its register."""
+    return air_data.with_sources(air_ctx)
 
 
 def text_of(element_id: str) -> str:

@@ -69,6 +69,19 @@ def dash_ctx(demo_store, demo_directory, demo_rules):
                             sender=None, clock=lambda: DEMO_END, rules=lambda: demo_rules)
 
 
+@pytest.fixture(scope="session")
+def air_ctx(tmp_path_factory, dash_ctx):
+    """The dashboard context over `air_data`'s readings and episodes, its clock at
+    air_data.END (the store is built once per test run: the environment pages' tests and
+    browser tests all read it)."""
+    from tests.dashboard import air_data
+
+    path = air_data.air_store(tmp_path_factory.mktemp("air") / "air.duckdb", dash_ctx.registry,
+                              dash_ctx.regions)
+    with Store(path, read_only=True) as store:
+        yield air_data.air_context(dash_ctx, store)
+
+
 @pytest.fixture
 def acting_ctx(dash_ctx, broker, topics):
     """The demo-day context with a real Sender on a fresh topic prefix of the test broker;

@@ -25,20 +25,10 @@ from onegrid.dashboard.queries import air_windows as windows
 from onegrid.dashboard.queries import environment as reads
 from onegrid.dashboard.views import air_export
 from onegrid.dashboard.views.environment import W
-from onegrid.geo.store import Store
 from tests.dashboard import air_data
 from tests.dashboard.conftest import DEMO_END
 
 HUANGPU = {"SH-M-HP1", "SH-M-HP2", "SH-N-LWSZFX", "SH-N-SWC"}
-
-
-@pytest.fixture(scope="module")
-def air_ctx(tmp_path_factory, dash_ctx):
-    """The dashboard context over `air_data`'s readings, its clock at air_data.END."""
-    path = air_data.air_store(tmp_path_factory.mktemp("air") / "air.duckdb", dash_ctx.registry,
-                              dash_ctx.regions)
-    with Store(path, read_only=True) as store:
-        yield air_data.air_context(dash_ctx, store)
 
 
 def layout_ids(component) -> set[str]:

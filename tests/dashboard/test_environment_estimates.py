@@ -19,17 +19,7 @@ from onegrid.dashboard.queries import environment as reads
 from onegrid.dashboard.queries import estimates
 from onegrid.dashboard.views import environment as view
 from onegrid.geo.interpolation import MAX_KM, distances_km
-from onegrid.geo.store import Store
 from tests.dashboard import air_data
-
-
-@pytest.fixture(scope="module")
-def air_ctx(tmp_path_factory, dash_ctx):
-    """The dashboard context over `air_data`'s readings, its clock at air_data.END."""
-    path = air_data.air_store(tmp_path_factory.mktemp("air") / "air.duckdb", dash_ctx.registry,
-                              dash_ctx.regions)
-    with Store(path, read_only=True) as store:
-        yield air_data.air_context(dash_ctx, store)
 
 
 def ids_of(data) -> list[str]:

@@ -19,7 +19,6 @@ from onegrid.dashboard.queries import episodes as found
 from onegrid.dashboard.queries import sources as source_reads
 from onegrid.dashboard.views import episodes as view
 from onegrid.geo.registry import SOURCE_CATEGORIES
-from onegrid.geo.store import Store
 from tests.dashboard import air_data
 from tests.dashboard.air_data import END, hour_end
 
@@ -28,12 +27,10 @@ WORST_FIRST = ["EP-SH-M-PT2-1", "EP-SH-M-HP1-1", "EP-SH-M-YP1-1", "EP-SH-M-XH1-1
 
 
 @pytest.fixture(scope="module")
-def air_ctx(tmp_path_factory, dash_ctx):
-    """The context over `air_data`'s readings and episodes, with its demo sources."""
-    path = air_data.air_store(tmp_path_factory.mktemp("air") / "air.duckdb", dash_ctx.registry,
-                              dash_ctx.regions)
-    with Store(path, read_only=True) as store:
-        yield air_data.with_sources(air_data.air_context(dash_ctx, store))
+def air_ctx(air_ctx):
+    """The shared air context (tests/dashboard/fixtures.py) with `air_data`'s demo sources
+    in its register."""
+    return air_data.with_sources(air_ctx)
 
 
 def listed(ctx, actor, pollutant=None, district=None, ongoing=None, since=None, until=None,
