@@ -13,8 +13,6 @@ card showed it (its seq), before anything goes on Kafka.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Any, Final
 
 from dash import no_update
@@ -26,6 +24,7 @@ from onegrid.dashboard import actions, media
 from onegrid.dashboard.actions import Refusal
 from onegrid.dashboard.components import command_status
 from onegrid.dashboard.context import DashboardContext
+from onegrid.dashboard.digest import content_digest
 from onegrid.dashboard.i18n import text
 from onegrid.dashboard.queries import cases as case_reads
 from onegrid.dashboard.queries import worker as reads
@@ -55,7 +54,7 @@ def task_update(ctx: DashboardContext, actor: Actor, lang: str, digest: str | No
     rows = reads.tasks(ctx.store, ctx.scope(actor), now)
     allowed = {r["case_id"]: allowed_actions(ctx, actor, r, TASK_ACTIONS) for r in rows}
     # Countdowns read in minutes: the list changes with the minute even when no case does.
-    new = _digest(rows, allowed, lang, int(now.timestamp() // 60))
+    new = _list_digest(rows, allowed, lang, int(now.timestamp() // 60))
     if new == digest:
         return no_update, digest
     return view.task_list(rows, allowed, lang, where=view.region_label(ctx.regions, actor, lang),
@@ -68,7 +67,7 @@ def verify_update(ctx: DashboardContext, actor: Actor, lang: str, digest: str | 
     """Return (the list of cases to verify, or no_update when unchanged, its digest)."""
     rows = reads.to_verify(ctx.store, ctx.scope(actor))
     allowed = {r["case_id"]: allowed_actions(ctx, actor, r, VERIFY_ACTIONS) for r in rows}
-    new = _digest(rows, allowed, lang, None)
+    new = _list_digest(rows, allowed, lang, None)
     if new == digest:
         return no_update, digest
     where = region_name(ctx.regions, "community", actor.community_id, lang)
@@ -77,13 +76,12 @@ def verify_update(ctx: DashboardContext, actor: Actor, lang: str, digest: str | 
                             regions=ctx.regions), new
 
 
-def _digest(rows: list[dict[str, Any]], allowed: dict[str, list[str]], *extra: Any) -> str:
+def _list_digest(rows: list[dict[str, Any]], allowed: dict[str, list[str]], *extra: Any) -> str:
     """Return a digest of what a list shows, taken from its rows (every change of a case
     moves its seq) rather than from the components, which would cost more to build."""
     shown = [(r["case_id"], r["seq"], r["state"], r.get("overdue"), r.get("address"),
               allowed.get(r["case_id"])) for r in rows]
-    raw = json.dumps([shown, *extra], default=str, ensure_ascii=False).encode()
-    return hashlib.blake2b(raw, digest_size=8).hexdigest()
+    return content_digest([shown, *extra])
 
 
 # -- actions on a case ---------------------------------------------------------------

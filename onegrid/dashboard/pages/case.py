@@ -15,15 +15,12 @@ not see reads "no such case", the same words as a case that does not exist.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Any, Final
 from urllib.parse import unquote
 
 from dash import ALL, Dash, Input, Output, State, dcc, html, no_update
 from dash import ctx as dash_ctx
 from dash.exceptions import PreventUpdate
-from plotly.utils import PlotlyJSONEncoder
 
 from onegrid.alerts import sla
 from onegrid.alerts.actors import Actor, Role
@@ -32,6 +29,7 @@ from onegrid.dashboard import actions, case_actions, ids
 from onegrid.dashboard.components import case_form as form
 from onegrid.dashboard.components import command_status
 from onegrid.dashboard.context import DashboardContext
+from onegrid.dashboard.digest import content_digest
 from onegrid.dashboard.guard import user_callback
 from onegrid.dashboard.i18n import text
 from onegrid.dashboard.pages.base import Page
@@ -135,7 +133,7 @@ def detail_update(ctx: DashboardContext, actor: Actor, case_id: str | None, lang
     # Every change of a case moves its seq (and updated_at), so one read of its row says
     # whether to re-read the rest; the minute keeps the countdown and the alerts fresh.
     case = reads.case_row(ctx.store, ctx.scope(actor), str(case_id or ""))
-    new = _digest([case, lang, int(ctx.clock().timestamp() // 60)]) if case else None
+    new = content_digest([case, lang, int(ctx.clock().timestamp() // 60)]) if case else None
     if new is not None and new == digest:
         return (no_update,) * 8
     found = case_view(ctx, actor, case_id, lang) if case else None
@@ -230,10 +228,6 @@ def _clicked() -> bool:
     """Return whether the triggering button was really pressed (n_clicks above 0)."""
     return any(t.get("value") for t in dash_ctx.triggered)
 
-
-def _digest(value: Any) -> str:
-    raw = json.dumps(value, cls=PlotlyJSONEncoder, sort_keys=True, default=str).encode()
-    return hashlib.blake2b(raw, digest_size=8).hexdigest()
 
 
 PAGE: Final = Page("case", PREFIX, frozenset(Role), layout, register, nav=None, prefix=True,

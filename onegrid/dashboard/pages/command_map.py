@@ -13,8 +13,6 @@ the map's values and the lists; every action is a command on Kafka.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -24,7 +22,6 @@ import numpy as np
 from dash import ALL, Dash, Input, Output, State, dash_table, dcc, html, no_update
 from dash import ctx as dash_ctx
 from dash.exceptions import PreventUpdate
-from plotly.utils import PlotlyJSONEncoder
 
 from onegrid.alerts.actors import Actor, Role
 from onegrid.alerts.cases import row_to_case
@@ -34,6 +31,7 @@ from onegrid.dashboard import actions, ids
 from onegrid.dashboard.access import masked_rows
 from onegrid.dashboard.components import command_status, hexmap
 from onegrid.dashboard.context import DashboardContext
+from onegrid.dashboard.digest import content_digest
 from onegrid.dashboard.guard import user_callback
 from onegrid.dashboard.i18n import text
 from onegrid.dashboard.pages.base import Page
@@ -249,7 +247,7 @@ def map_update(ctx: DashboardContext, actor: Actor, measure: str | None, window_
     markers = {kind: hexmap.points_to_geojson(
         _markers(ctx, scope, kind, since, now, bbox, lang) if kind in layers else [], kind)
         for kind in MARKER_LAYERS}
-    marker_digest = _digest(markers)
+    marker_digest = content_digest(markers)
     return MapTick(
         hex_data=None if digest == drawn else hexmap.cells_to_geojson(cells),
         hex_hideout=hideout, digest=digest,
@@ -300,7 +298,7 @@ def side_update(ctx: DashboardContext, actor: Actor, lang: str | None,
     rules = {r.id: r for r in ctx.rule_set()}
     rows = view.alert_queue_rows(alert_reads.alert_queue(ctx.store, scope), lang or "zh",
                                  now=now, rules=rules, regions=ctx.regions)
-    new = _digest(rows)
+    new = content_digest(rows)
     if new == digest and shown:
         return cards, no_update, digest
     return cards, rows, new
@@ -590,7 +588,7 @@ def register(app: Dash, ctx: DashboardContext) -> None:
                     State(DETAIL, "children")])
     def detail(actor, picked, _tick, lang, window, digest, shown):
         content = detail_for(ctx, actor, picked, lang or "zh", window)
-        new = _digest(content)
+        new = content_digest(content)
         return (no_update, digest) if new == digest and shown else (content, new)
 
     @user_callback(app, ctx, [Output(TARGET, "children"), Output(CATEGORY, "options"),
@@ -644,10 +642,6 @@ def _clicked() -> bool:
     """Return whether the triggering button was really pressed (n_clicks above 0)."""
     return any(t.get("value") for t in dash_ctx.triggered)
 
-
-def _digest(value: Any) -> str:
-    raw = json.dumps(value, cls=PlotlyJSONEncoder, sort_keys=True).encode()
-    return hashlib.blake2b(raw, digest_size=8).hexdigest()
 
 
 PAGE: Final = Page("map", "/map", frozenset({Role.COMMAND, Role.ENV_OFFICER, Role.SUPERVISOR,

@@ -14,14 +14,11 @@ filters and the ticked rows.
 
 from __future__ import annotations
 
-import hashlib
-import json
-from typing import Any, Final
+from typing import Final
 
 from dash import ALL, Dash, Input, Output, State, dcc, html, no_update
 from dash import ctx as dash_ctx
 from dash.exceptions import PreventUpdate
-from plotly.utils import PlotlyJSONEncoder
 
 from onegrid.alerts.actors import Actor, Role
 from onegrid.dashboard import case_actions, ids
@@ -29,6 +26,7 @@ from onegrid.dashboard.actions import Refusal
 from onegrid.dashboard.components import case_table
 from onegrid.dashboard.components.command_status import WAIT_S, refusal_text
 from onegrid.dashboard.context import DashboardContext
+from onegrid.dashboard.digest import content_digest
 from onegrid.dashboard.guard import user_callback
 from onegrid.dashboard.i18n import text
 from onegrid.dashboard.pages.base import Page
@@ -145,8 +143,8 @@ def board_update(ctx: DashboardContext, actor: Actor, f: reads.BoardFilter, lang
     per_dept = reads.department_counts(ctx.store, scope, f, now, reg)
     seqs = {r["case_id"]: r["seq"] for r in rows}
     # The countdowns read in minutes, so the minute is part of what is shown.
-    new = _digest([seqs, [r["overdue"] for r in rows], total, counts, late, per_dept, f.states,
-                   f.overdue, lang, int(now.timestamp() // 60)])
+    new = content_digest([seqs, [r["overdue"] for r in rows], total, counts, late, per_dept,
+                          f.states, f.overdue, lang, int(now.timestamp() // 60)])
     if new == digest:
         return (no_update,) * 7
     records = view.table_records(rows, lang, now=now, tz=reg.timezone, registry=reg,
@@ -297,10 +295,6 @@ def _clicked() -> bool:
     """Return whether the triggering card was really pressed (n_clicks above 0)."""
     return any(t.get("value") for t in dash_ctx.triggered)
 
-
-def _digest(value: Any) -> str:
-    raw = json.dumps(value, cls=PlotlyJSONEncoder, sort_keys=True, default=str).encode()
-    return hashlib.blake2b(raw, digest_size=8).hexdigest()
 
 
 PAGE: Final = Page("dispatch", "/dispatch",

@@ -12,8 +12,6 @@ another region is "not found", whatever id is posted.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Final
@@ -28,6 +26,7 @@ from onegrid.dashboard import ids
 from onegrid.dashboard.components import sources_layer
 from onegrid.dashboard.components.hexmap import EMPTY
 from onegrid.dashboard.context import DashboardContext
+from onegrid.dashboard.digest import content_digest
 from onegrid.dashboard.guard import user_callback
 from onegrid.dashboard.i18n import text
 from onegrid.dashboard.queries import environment as reads
@@ -205,12 +204,6 @@ def choose(ctx: DashboardContext, actor: Actor, trigger: str | None,
     return replay_of(ctx, actor, episode_id)
 
 
-def list_digest(rows: list[dict[str, Any]], note: str) -> str:
-    """Return a digest of the list, so a tick that changes nothing sends nothing."""
-    raw = json.dumps([rows, note], sort_keys=True, ensure_ascii=False).encode()
-    return hashlib.blake2b(raw, digest_size=8).hexdigest()
-
-
 def register(app: Dash, ctx: DashboardContext, layers_in: Input) -> None:
     """Attach the episodes list's callbacks: the list (refreshed live, sent only when it
     changed), the pick, the replayed episode's candidates and the sources layer."""
@@ -226,7 +219,7 @@ def register(app: Dash, ctx: DashboardContext, layers_in: Input) -> None:
     def refresh_list(actor, pollutant, district, ongoing, since, until, lang, _tick, digest):
         rows, columns, note = episode_list(ctx, actor, pollutant, district, ongoing, since,
                                            until, lang)
-        now = list_digest(rows, note)
+        now = content_digest([rows, note])
         if now == digest:
             raise PreventUpdate
         return rows, columns, note, now

@@ -19,21 +19,19 @@ the viewer; a role the page is not for gets nothing from its callbacks.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import astuple
-from typing import Any, Final
+from typing import Final
 
 from dash import ALL, Dash, Input, Output, State, dcc, html, no_update
 from dash import ctx as dash_ctx
 from dash.exceptions import PreventUpdate
-from plotly.utils import PlotlyJSONEncoder
 
 from onegrid.alerts.actors import Actor, Role
 from onegrid.dashboard import ids
 from onegrid.dashboard.components import press as presses
 from onegrid.dashboard.components.kpi import next_sort
 from onegrid.dashboard.context import DashboardContext
+from onegrid.dashboard.digest import content_digest
 from onegrid.dashboard.guard import user_callback
 from onegrid.dashboard.i18n import text
 from onegrid.dashboard.pages.base import Page
@@ -174,7 +172,7 @@ def kpi_update(ctx: DashboardContext, actor: Actor, period: str | None, group: s
     hint = W(lang, "kpi_hint", since=local_time(since, tz), until=local_time(until, tz),
              every=every)
     kpis = reads.kpi_rows(ctx.store, ctx.scope(actor), group, since, until)
-    new = _digest([[_rounded(k) for k in kpis], group, sort, lang])
+    new = content_digest([[_rounded(k) for k in kpis], group, sort, lang])
     if new == digest:
         return no_update, no_update, no_update, no_update, hint, digest
     rows = view.kpi_view_rows(kpis, group, ctx.registry, ctx.regions, lang)
@@ -196,7 +194,7 @@ def overdue_update(ctx: DashboardContext, actor: Actor, lang: str, selected: lis
     able = presses.can_press(ctx, actor)
     content = view.overdue_view(items, lang, tz=tz, registry=ctx.registry, regions=ctx.regions,
                                 selected=selected or [], can_press=able, steps=steps)
-    new = _digest(content)
+    new = content_digest(content)
     count = W(lang, "overdue_count", n=len(items))
     return count, (no_update if new == digest else content), shown, new
 
@@ -213,7 +211,7 @@ def audit_update(ctx: DashboardContext, actor: Actor, lang: str, digest: str | N
         return found.name if found else None
 
     content = audit_view.audit_view(rows, lang, tz=ctx.registry.timezone, name_of=name_of)
-    new = _digest(content)
+    new = content_digest(content)
     return (no_update if new == digest else content), new
 
 
@@ -345,10 +343,6 @@ def _rounded(kpi) -> tuple:
     last bits between two runs over the same rows, which must not count as a change."""
     return tuple(round(v, 3) if isinstance(v, float) else v for v in astuple(kpi))
 
-
-def _digest(value: Any) -> str:
-    raw = json.dumps(value, cls=PlotlyJSONEncoder, sort_keys=True).encode()
-    return hashlib.blake2b(raw, digest_size=8).hexdigest()
 
 
 PAGE: Final = Page("supervision", "/supervision", ROLES, layout, register,
