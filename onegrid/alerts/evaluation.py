@@ -70,7 +70,7 @@ def _read_stats(cur: duckdb.DuckDBPyConnection, rule: Rule, at: datetime) -> pa.
     start, end = window_bounds(rule, at)
     if rule.kind == "nodata":
         topic = _NODATA_TOPIC[rule.extra.get("source", "sensor")]
-        return windows.last_seen(cur, topic, at, rule.metric if topic == "sensor" else None)
+        return windows.last_seen(cur, topic, rule.metric if topic == "sensor" else None)
     if rule.kind == "forecast":  # a trend fit, not window totals
         if rule.scope == Scope.SENSOR:
             return windows.source_trend(cur, rule.metric, start, end, at)
@@ -121,7 +121,7 @@ def _read_family(cur: duckdb.DuckDBPyConnection, family: str, reads: list[tuple]
                  at: datetime) -> tuple[pa.Table, str]:
     """Run one family's shared query; return it and the column numbering its reads."""
     if family == "seen":
-        return windows.many_last_seen(cur, reads, at), "read"
+        return windows.many_last_seen(cur, reads), "read"
     if family == "sources":
         return windows.many_source_window_stats(cur, reads), "window"
     return windows.many_window_stats(cur, [r[:3] for r in reads], [r[3] for r in reads]), \

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
@@ -91,6 +91,17 @@ CREATE TABLE IF NOT EXISTS episodes (
     primary_pollutants VARCHAR[], lat DOUBLE, lng DOUBLE, edge_distance_km DOUBLE,
     last_exceed_at TIMESTAMPTZ, clean_hours INTEGER,
     pm25 DOUBLE, pm10 DOUBLE, so2 DOUBLE, no2 DOUBLE, o3 DOUBLE, co DOUBLE
+);
+-- When each source last spoke at or before the rule clock (no-data rules), kept by
+-- fold_last_seen at every decision; metric '' for topics whose events carry none.
+CREATE TABLE IF NOT EXISTS source_seen (
+    topic VARCHAR NOT NULL, source_id VARCHAR NOT NULL, metric VARCHAR NOT NULL,
+    last_ts TIMESTAMPTZ NOT NULL, cell UBIGINT, grid_id VARCHAR,
+    PRIMARY KEY (topic, source_id, metric)
+);
+-- The one fold source_seen holds: its transaction's ingested_at and the clock it was at.
+CREATE TABLE IF NOT EXISTS source_seen_fold (
+    one BOOLEAN PRIMARY KEY, ingested_at TIMESTAMPTZ NOT NULL, clock TIMESTAMPTZ NOT NULL
 );
 CREATE SEQUENCE IF NOT EXISTS outbox_seq;
 CREATE TABLE IF NOT EXISTS outbox (
@@ -250,6 +261,46 @@ def event_clock(cur: duckdb.DuckDBPyConnection,
 def record_clock(cur: duckdb.DuckDBPyConnection, at: datetime) -> None:
     """Record the clock this transaction decided at (the back-test replays it)."""
     cur.execute("INSERT INTO rule_clock VALUES (now(), ?)", [at])
+
+
+_SEEN_COLUMNS: Final = "topic, source_id, metric, ts, cell, grid_id"
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def fold_last_seen(cur: duckdb.DuckDBPyConnection, at: datetime) -> None:
+    """Bring `source_seen` up to clock `at`: per (topic, source, metric), the latest event
+    time at or before `at`, with that event's cell and grid.
+
+    What the last fold left out is exactly the events after its clock (ahead of
+    it then) and the events stored since (late ones included), so two narrow
+    scans (ts and ingested_at both follow the file's order, and zone maps skip
+    the rest) replace a scan of all history per decision, which took 290 ms at
+    10 million events. The first fold on a file reads everything once.
+    """
+    done = cur.execute("SELECT epoch_us(ingested_at), epoch_us(clock) FROM source_seen_fold"
+                       ).fetchall()
+    if done:
+        ingested, clock = (_EPOCH + timedelta(microseconds=us) for us in done[0])
+        fresh = (f"SELECT {_SEEN_COLUMNS} FROM events WHERE ts > ? AND ts <= ? UNION ALL "
+                 f"SELECT {_SEEN_COLUMNS} FROM events WHERE ingested_at > ? AND ts <= ?")
+        params = [clock, at, ingested, at]
+    else:
+        fresh, params = f"SELECT {_SEEN_COLUMNS} FROM events WHERE ts <= ?", [at]
+    # An event in both scans counts twice, which max and arg_max do not mind. MERGE,
+    # not INSERT ... ON CONFLICT: 3.9 against 6.5 ms a fold.
+    cur.execute(f"""
+        MERGE INTO source_seen s USING (
+            SELECT topic, source_id, coalesce(metric, '') AS metric, max(ts) AS last_ts,
+                   arg_max(cell, ts) AS cell, arg_max(grid_id, ts) AS grid_id
+            FROM ({fresh}) WHERE source_id IS NOT NULL GROUP BY ALL) f
+        ON s.topic = f.topic AND s.source_id = f.source_id AND s.metric = f.metric
+        WHEN MATCHED AND f.last_ts > s.last_ts THEN
+            UPDATE SET last_ts = f.last_ts, cell = f.cell, grid_id = f.grid_id
+        WHEN NOT MATCHED THEN INSERT VALUES (f.topic, f.source_id, f.metric, f.last_ts, f.cell,
+                                             f.grid_id)
+    """, params)
+    cur.execute("UPDATE source_seen_fold SET ingested_at = now(), clock = ?" if done else
+                "INSERT INTO source_seen_fold VALUES (true, now(), ?)", [at])
 
 
 def recorded_clocks(cur: duckdb.DuckDBPyConnection) -> dict:

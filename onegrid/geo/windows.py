@@ -6,7 +6,7 @@ window of minute buckets at H3 resolution 7-10 (parents by the index's bit
 layout, exact roll-ups of the res-10 buckets) or per region level; first and
 last bucket means for rates; least-squares trends of the bucket means for
 forecasts; per-device statistics from the raw readings; and when each source
-last spoke. Writing stays in `store`.
+last spoke (the table `store.fold_last_seen` keeps). Writing stays in `store`.
 """
 
 from __future__ import annotations
@@ -74,32 +74,25 @@ def window_first_last(cur: duckdb.DuckDBPyConnection, metric: str, start, end,
     """, params=[metric, start, end]).to_arrow_table()
 
 
-def last_seen(cur: duckdb.DuckDBPyConnection, topic: str, until,
+def last_seen(cur: duckdb.DuckDBPyConnection, topic: str,
               metric: str | None = None) -> pa.Table:
-    """Return source_id, last ts (at or before `until`), cell and grid of each source
-    of a topic (only sources reporting `metric`, when given)."""
-    return cur.sql("""
-        SELECT source_id, max(ts) AS last_ts, arg_max(cell, ts) AS cell,
-               arg_max(grid_id, ts) AS grid_id
-        FROM events WHERE topic = ? AND ts <= ? AND source_id IS NOT NULL
-          AND (?::VARCHAR IS NULL OR metric = ?)
-        GROUP BY source_id ORDER BY source_id
-    """, params=[topic, until, metric, metric]).to_arrow_table()
+    """Return source_id, last ts, cell and grid of each source of a topic (only sources
+    reporting `metric`, when given), as of the last `store.fold_last_seen`."""
+    return many_last_seen(cur, [(topic, metric)]).drop_columns(["read"])
 
 
-def many_last_seen(cur: duckdb.DuckDBPyConnection, reads: list[tuple[str, str | None]],
-                   until) -> pa.Table:
-    """Return `last_seen` for several (topic, metric or None) reads in one scan, each row
+def many_last_seen(cur: duckdb.DuckDBPyConnection,
+                   reads: list[tuple[str, str | None]]) -> pa.Table:
+    """Return `last_seen` for several (topic, metric or None) reads in one query, each row
     marked with the index of its read in `reads` (column `read`)."""
     rows = ", ".join(f"({i}, ?, ?::VARCHAR)" for i in range(len(reads)))
     return cur.sql(f"""
-        SELECT source_id, max(ts) AS last_ts, arg_max(cell, ts) AS cell,
-               arg_max(grid_id, ts) AS grid_id, r.i AS read
-        FROM events e JOIN (VALUES {rows}) AS r(i, topic, metric)
-          ON e.topic = r.topic AND (r.metric IS NULL OR e.metric = r.metric)
-        WHERE e.ts <= ? AND source_id IS NOT NULL
+        SELECT source_id, max(last_ts) AS last_ts, arg_max(cell, last_ts) AS cell,
+               arg_max(grid_id, last_ts) AS grid_id, r.i AS read
+        FROM source_seen s JOIN (VALUES {rows}) AS r(i, topic, metric)
+          ON s.topic = r.topic AND (r.metric IS NULL OR s.metric = r.metric)
         GROUP BY r.i, source_id ORDER BY r.i, source_id
-    """, params=[v for r in reads for v in r] + [until]).to_arrow_table()
+    """, params=[v for r in reads for v in r]).to_arrow_table()
 
 
 def source_window_stats(cur: duckdb.DuckDBPyConnection, metric: str, start, end) -> pa.Table:

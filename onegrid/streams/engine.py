@@ -171,6 +171,7 @@ def decide_alerts(cur: duckdb.DuckDBPyConnection, rules: Rules, state: RuleState
     if at is None or (state.clock is not None and at <= state.clock) or not rules.rules:
         return state, []
     gstore.record_clock(cur, at)
+    gstore.fold_last_seen(cur, at)
     if regions is not None:  # region-scoped rules join cells to their regions
         windows.register_region_cells(cur, cell_table_arrow(regions))
     new_state, changes = evaluation.evaluate(cur, rules.rules, state, at)

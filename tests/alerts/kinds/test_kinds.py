@@ -105,6 +105,11 @@ def test_rate_is_last_minus_first_bucket_mean(store):
 def test_nodata_reports_seconds_of_silence_per_source(store):
     store.write(lambda cur: gstore.insert_events(cur, events(
         [("x1", 0, 1.0, CELL), ("y1", 5, 1.0, CELL)], topic="sensor")))
-    seen = store.write(lambda cur: windows.last_seen(cur, "sensor", T0 + timedelta(minutes=20)))
+
+    def seen_at(cur, at=T0 + timedelta(minutes=20)):
+        gstore.fold_last_seen(cur, at)
+        return windows.last_seen(cur, "sensor")
+
+    seen = store.write(seen_at)
     obs = KINDS["nodata"](rule(kind="nodata"), seen, T0 + timedelta(minutes=20))
     assert {o.key: o.value for o in obs} == {"s-x": 1200.0, "s-y": 900.0}
