@@ -220,10 +220,10 @@ def _save_offsets(cur: duckdb.DuckDBPyConnection, offsets: Mapping[tuple[str, in
     })
     with registered(cur, "batch_offsets", table):
         cur.execute("""
-            INSERT INTO consumer_offsets
-            SELECT topic, "partition", "offset", now() FROM batch_offsets
-            ON CONFLICT DO UPDATE SET "offset" = excluded."offset",
-                                      updated_at = excluded.updated_at
+            MERGE INTO consumer_offsets c USING batch_offsets b
+            ON c.topic = b.topic AND c."partition" = b."partition"
+            WHEN MATCHED THEN UPDATE SET "offset" = b."offset", updated_at = now()
+            WHEN NOT MATCHED THEN INSERT VALUES (b.topic, b."partition", b."offset", now())
         """)
 
 
@@ -330,9 +330,12 @@ def insert_events(cur: duckdb.DuckDBPyConnection, batch: pa.Table,
         cur.execute(_STATS_SQL)
         if "kafka_partition" in batch.column_names:
             cur.execute("""
-                INSERT INTO watermarks SELECT topic, kafka_partition, max(ts) FROM batch
-                WHERE kafka_partition IS NOT NULL GROUP BY ALL
-                ON CONFLICT DO UPDATE SET max_ts = greatest(watermarks.max_ts, excluded.max_ts)
+                MERGE INTO watermarks w USING (
+                    SELECT topic, kafka_partition AS "partition", max(ts) AS max_ts FROM batch
+                    WHERE kafka_partition IS NOT NULL GROUP BY ALL) b
+                ON w.topic = b.topic AND w."partition" = b."partition"
+                WHEN MATCHED AND b.max_ts > w.max_ts THEN UPDATE SET max_ts = b.max_ts
+                WHEN NOT MATCHED THEN INSERT VALUES (b.topic, b."partition", b.max_ts)
             """)
     return batch.num_rows
 

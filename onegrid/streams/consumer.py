@@ -451,16 +451,18 @@ class EngineRunner:
             if sent != self._dropped_seq:
                 gstore.mark_published(cur, sent)
             stored = store_outcome(cur, outcome, messages, prefix)
+            # One clock read for rules and episodes; with none yet, both wait.
+            at = gstore.event_clock(cur, expected)
             state, changes = self.rule_state, []
-            if rules is not None:
+            if rules is not None and at is not None:
                 t1 = time.monotonic()
                 state, changes = decide_alerts(cur, rules, self.rule_state, prefix,
-                                               self.city.regions, expected)
+                                               self.city.regions, at=at)
                 self.stats.decide_s += time.monotonic() - t1
             until, shared = self.episodes_until, 0
-            if self.episodes is not None:
+            if self.episodes is not None and at is not None:
                 decided = decide_episodes(cur, self.episodes, self.city.regions, until,
-                                          prefix, expected)
+                                          prefix, at=at)
                 until, shared = decided.until, decided.shared
             case_changes = 0
             if self.cases is not None:
