@@ -211,7 +211,8 @@ def cmd_run(args) -> int:
     city = _load_city(args.city)
     config = EngineConfig(bootstrap=bootstrap, prefix=args.prefix, group_id=args.group,
                           session_timeout_ms=args.session_timeout_ms,
-                          until_idle_s=args.until_idle, client_config=_kafka_options(args))
+                          until_idle_s=args.until_idle, client_config=_kafka_options(args),
+                          live_db_threads=args.live_db_threads or None)
     rules = _rules(args, city)
     cases = _cases(args, city)
     with Store(args.db, threads=args.db_threads) as store:
@@ -433,6 +434,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="silence file (TOML; see docs/rules.md); reloaded when it changes")
     p.add_argument("--db-threads", type=int, default=int(_env("ONEGRID_DB_THREADS", "0")) or None,
                    help="DuckDB worker threads (default: one per core)")
+    p.add_argument("--live-db-threads", type=int,
+                   default=int(_env("ONEGRID_LIVE_DB_THREADS", "1")),
+                   help="DuckDB worker threads while writing live traffic (default 1: small "
+                        "transactions run faster unsplit; 0: keep --db-threads)")
     _add_episodes(p)
     p.set_defaults(func=cmd_run)
 

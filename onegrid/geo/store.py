@@ -150,6 +150,8 @@ class Store:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         config = {"threads": threads} if threads else {}
         self._conn = duckdb.connect(str(self.path), read_only=read_only, config=config)
+        self._threads_default = self._threads = int(
+            self._conn.execute("SELECT current_setting('threads')").fetchall()[0][0])
         self._local = threading.local()
         self._write_lock = threading.Lock()
         if not read_only:
@@ -168,6 +170,14 @@ class Store:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+    def set_threads(self, threads: int | None) -> None:
+        """Run what follows on `threads` DuckDB worker threads (None: the number the store
+        was opened with). The setting is the whole file's, readers' queries included."""
+        threads = threads or self._threads_default
+        if threads != self._threads:
+            self.cursor().execute(f"SET threads = {int(threads)}")
+            self._threads = threads
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """Return this thread's cursor (DuckDB connections are not shared across threads)."""

@@ -116,3 +116,14 @@ def test_a_store_file_made_before_photo_url_opens_and_stores_photos(tmp_path):
     assert rows == [{"id": "e0-0", "photo_url": None}, {"id": "e1-0", "photo_url": "/media/p.jpg"}]
     with gstore.Store(path) as again:  # opening an up-to-date file changes nothing
         assert again.scalar("SELECT count(*) FROM events WHERE photo_url IS NOT NULL") == 1
+
+
+def test_set_threads_changes_the_files_worker_threads_and_restores_them(store):
+    threads = "SELECT current_setting('threads')::INTEGER"
+    opened = store.scalar(threads)
+    store.set_threads(1)
+    assert store.scalar(threads) == 1
+    store.set_threads(opened + 1)
+    assert store.scalar(threads) == opened + 1
+    store.set_threads(None)
+    assert store.scalar(threads) == opened
