@@ -16,6 +16,8 @@ from typing import Final
 import duckdb
 import pyarrow as pa
 
+from onegrid.geo.arrow_sql import registered
+
 # H3 parent of a res-10 cell in SQL, by the index's bit layout (as geo.cells).
 _PARENT_SQL: Final = ("(cell & ~(15::UBIGINT << 52)) | ({res}::UBIGINT << 52) "
                       "| ((1::UBIGINT << (3 * (15 - {res}))) - 1)")
@@ -55,6 +57,21 @@ def window_stats(cur: duckdb.DuckDBPyConnection, metric: str, start, end,
         WHERE {where} AND bucket >= ? AND bucket < ? AND {key} IS NOT NULL
         GROUP BY ALL ORDER BY key, metric
     """, params=[pattern, start, end]).to_arrow_table()
+
+
+def window_stats_in(cur: duckdb.DuckDBPyConnection, metric: str, start, end,
+                    cells) -> pa.Table:
+    """Return `window_stats` at res 10 for the res-10 `cells` only (an array of ids)."""
+    where = "metric LIKE ?" if metric.endswith(":*") else "metric = ?"
+    pattern = metric[:-1] + "%" if metric.endswith(":*") else metric
+    with registered(cur, "window_cells", pa.table({"cell": pa.array(cells, pa.uint64())})):
+        return cur.sql(f"""
+            SELECT CAST(cell AS VARCHAR) AS key, metric, sum(n)::BIGINT AS n, sum(sum) AS sum,
+                   min(min) AS min, max(max) AS max, any_value(cell) AS cell
+            FROM cell_stats SEMI JOIN window_cells USING (cell)
+            WHERE {where} AND bucket >= ? AND bucket < ?
+            GROUP BY ALL ORDER BY key, metric
+        """, params=[pattern, start, end]).to_arrow_table()
 
 
 def window_first_last(cur: duckdb.DuckDBPyConnection, metric: str, start, end,

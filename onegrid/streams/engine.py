@@ -221,7 +221,7 @@ def _with_final_alerts(state: RuleState, changes: list[Transition]) -> RuleState
         key = (t.alert.rule_id, t.alert.key)
         if key in alerts and alerts[key].alert_id == t.alert.alert_id:
             alerts[key] = t.alert
-    return RuleState(alerts, state.clock)
+    return RuleState(alerts, state.clock, state.counted)
 
 
 def _alert_messages(changes: list[Transition], by_id: dict[str, Rule], prefix: str) -> pa.Table:
