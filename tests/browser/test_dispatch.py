@@ -96,6 +96,11 @@ def test_command_staff_dispatch_in_bulk_and_from_the_case_page(page, serve, acti
     page.wait_for_selector(ROWS, timeout=30_000)
     page.click(f"#{board.CLEAR}")
     wait_text(page, board.STRIP_ID, "Dispatched")
+    # Clearing is a callback of its own: wait until the board shows more than the new
+    # cases again, or its answer can land after the overdue card's and undo it.
+    page.wait_for_function(
+        f"[...document.querySelectorAll('{ROWS} td[data-dash-column=state]')]"
+        ".some(td => td.textContent.trim() !== 'Taken in')", timeout=30_000)
     page.locator(f"#{board.STRIP_ID} button", has_text="Overdue").click()
     page.wait_for_function(
         f"[...document.querySelectorAll('{ROWS} td[data-dash-column=countdown]')]"
