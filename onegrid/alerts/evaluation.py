@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import duckdb
 import msgspec
@@ -34,7 +34,6 @@ POLLUTANT_COLUMNS = ("pm25", "pm10", "no2", "so2", "o3", "co")
 log = logging.getLogger(__name__)
 
 BUCKET = timedelta(minutes=1)
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 EVIDENCE_LIMIT = 20  # event ids kept per alert change: enough to open, small on the wire
 
 # A rule's metric -> the events topic that carries it (for no-data rules).
@@ -174,17 +173,6 @@ def observe(cur: duckdb.DuckDBPyConnection, rule: Rule, at: datetime,
     return KINDS[rule.kind](rule, cache[key], at, live)
 
 
-def _incident_cells_since_last_decision(cur: duckdb.DuckDBPyConnection) -> np.ndarray:
-    """Return the cells of incident reports stored since the last recorded decision
-    (late ones included): the only places a count can have grown since then."""
-    rows = cur.execute("SELECT epoch_us(max(ingested_at)) FROM rule_clock "
-                       "WHERE ingested_at < now()").fetchall()
-    since = _EPOCH + timedelta(microseconds=rows[0][0] or 0)
-    found = cur.sql("SELECT DISTINCT cell FROM events WHERE ingested_at > ? "
-                    "AND topic = 'incident' AND cell IS NOT NULL", params=[since])
-    return found.to_arrow_table().column("cell").to_numpy().astype(np.uint64)
-
-
 def _disks(cells: Iterable[int], k: int) -> set[int]:
     return {c for cell in cells for c in count_kind.disk(int(cell), k)}
 
@@ -240,8 +228,9 @@ def evaluate(cur: duckdb.DuckDBPyConnection, rules: Sequence[Rule], state: RuleS
             if rule.kind == "count":
                 window = (rule.version, window_bounds(rule, at)[0])
                 if state.counted.get(rule.id) == window:
-                    if reported is None:  # read once for every count rule
-                        reported = _incident_cells_since_last_decision(cur)
+                    if reported is None:  # read once for every count rule; new
+                        # reports are the only places a count can have grown
+                        reported = gstore.incident_cells_since_last_decision(cur).to_numpy()
                     found = observe_count_near(cur, rule, at, reported, live)
                 else:
                     found = observe(cur, rule, at, shared, live.keys())

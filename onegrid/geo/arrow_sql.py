@@ -1,13 +1,22 @@
 """Arrow tables into DuckDB statements: exposing one to SQL for a block, and writing its
-rows into a table by column name, replacing the rows whose key exists."""
+rows into a table by column name, replacing the rows whose key exists; and reading
+times back as epoch microseconds (DuckDB hands TIMESTAMPTZ to Python through pytz)."""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta
 
 import duckdb
 import pyarrow as pa
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def from_epoch_us(us: int | None) -> datetime | None:
+    """Return the UTC time of `epoch_us(...)` read from DuckDB (None stays None)."""
+    return None if us is None else _EPOCH + timedelta(microseconds=us)
 
 
 @contextlib.contextmanager

@@ -15,16 +15,15 @@ datetimes here: fetching TIMESTAMPTZ directly would need pytz.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any, Final, Protocol
 
 import duckdb
 import pyarrow as pa
 
-from onegrid.geo.arrow_sql import upsert
+from onegrid.geo.arrow_sql import from_epoch_us, upsert
 
 _TS: Final = pa.timestamp("us", tz="UTC")
-_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
 SCHEMAS: Final[dict[str, pa.Schema]] = {
     "cases": pa.schema([
@@ -202,7 +201,7 @@ def read_alerts(cur: duckdb.DuckDBPyConnection,
         "SELECT alert_id, rule_id, key, state, severity, cell, grid_id, epoch_us(started_at) "
         "FROM alerts WHERE list_contains(?::VARCHAR[], alert_id)", [ids]).fetchall()
     names = ("alert_id", "rule_id", "key", "state", "severity", "cell", "grid_id", "started_at")
-    return [{**dict(zip(names, r, strict=True)), "started_at": _from_us(r[-1])} for r in rows]
+    return [{**dict(zip(names, r, strict=True)), "started_at": from_epoch_us(r[-1])} for r in rows]
 
 
 def processed_commands(cur: duckdb.DuckDBPyConnection, command_ids: Iterable[str]) -> set[str]:
@@ -260,9 +259,6 @@ def _select(cur: duckdb.DuckDBPyConnection, table: str, where: str, params: list
         sql += f" ORDER BY {order}"
     rows = cur.execute(sql, params).fetchall()
     names = schema.names
-    return [{n: (_from_us(v) if n in stamps else v) for n, v in zip(names, row, strict=True)}
+    return [{n: (from_epoch_us(v) if n in stamps else v) for n, v in zip(names, row, strict=True)}
             for row in rows]
 
-
-def _from_us(value: int | None) -> datetime | None:
-    return None if value is None else _EPOCH + timedelta(microseconds=value)

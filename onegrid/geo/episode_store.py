@@ -10,16 +10,15 @@ Timestamps are read as epoch microseconds (fetching TIMESTAMPTZ needs pytz).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Final
 
 import duckdb
 import pyarrow as pa
 
-from onegrid.geo.arrow_sql import upsert
+from onegrid.geo.arrow_sql import from_epoch_us, upsert
 
 _TS: Final = pa.timestamp("us", tz="UTC")
-_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 UNTIL_KEY: Final = "episodes_until"
 
 EPISODE_SCHEMA: Final = pa.schema([
@@ -50,7 +49,7 @@ def read_episodes(cur: duckdb.DuckDBPyConnection, where: str = "true",
                        for c in cols)
     rows = cur.execute(f"SELECT {select} FROM episodes WHERE {where} "
                        "ORDER BY start_at, key", params or []).fetchall()
-    return [{c: _time(v) if c in _TIME_COLUMNS else v for c, v in zip(cols, r, strict=True)}
+    return [{c: from_epoch_us(v) if c in _TIME_COLUMNS else v for c, v in zip(cols, r, strict=True)}
             for r in rows]
 
 
@@ -70,6 +69,3 @@ def record_episodes_until(cur: duckdb.DuckDBPyConnection, at: datetime) -> None:
     cur.execute("INSERT INTO meta VALUES (?, ?) ON CONFLICT DO UPDATE SET value = excluded.value",
                 [UNTIL_KEY, at.astimezone(UTC).isoformat()])
 
-
-def _time(us: int | None) -> datetime | None:
-    return None if us is None else _EPOCH + timedelta(microseconds=us)

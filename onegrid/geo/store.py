@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
 import duckdb
 import pyarrow as pa
 
-from onegrid.geo.arrow_sql import registered, upsert
+from onegrid.geo.arrow_sql import from_epoch_us, registered, upsert
 from onegrid.geo.case_store import CASE_DDL
 
 T = TypeVar("T")
@@ -274,7 +274,6 @@ def record_clock(cur: duckdb.DuckDBPyConnection, at: datetime) -> None:
 
 
 _SEEN_COLUMNS: Final = "topic, source_id, metric, ts, cell, grid_id"
-_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def fold_last_seen(cur: duckdb.DuckDBPyConnection, at: datetime) -> None:
@@ -290,7 +289,7 @@ def fold_last_seen(cur: duckdb.DuckDBPyConnection, at: datetime) -> None:
     done = cur.execute("SELECT epoch_us(ingested_at), epoch_us(clock) FROM source_seen_fold"
                        ).fetchall()
     if done:
-        ingested, clock = (_EPOCH + timedelta(microseconds=us) for us in done[0])
+        ingested, clock = map(from_epoch_us, done[0])
         fresh = (f"SELECT {_SEEN_COLUMNS} FROM events WHERE ts > ? AND ts <= ? UNION ALL "
                  f"SELECT {_SEEN_COLUMNS} FROM events WHERE ingested_at > ? AND ts <= ?")
         params = [clock, at, ingested, at]
@@ -311,6 +310,17 @@ def fold_last_seen(cur: duckdb.DuckDBPyConnection, at: datetime) -> None:
     """, params)
     cur.execute("UPDATE source_seen_fold SET ingested_at = now(), clock = ?" if done else
                 "INSERT INTO source_seen_fold VALUES (true, now(), ?)", [at])
+
+
+def incident_cells_since_last_decision(cur: duckdb.DuckDBPyConnection) -> pa.Array:
+    """Return the cells of incident reports stored since the last recorded decision
+    before this transaction (late ones included; all of them before any decision)."""
+    rows = cur.execute("SELECT epoch_us(max(ingested_at)) FROM rule_clock "
+                       "WHERE ingested_at < now()").fetchall()
+    since = from_epoch_us(rows[0][0] or 0)
+    return cur.sql("SELECT DISTINCT cell FROM events WHERE ingested_at > ? "
+                   "AND topic = 'incident' AND cell IS NOT NULL",
+                   params=[since]).to_arrow_table().column("cell")
 
 
 def recorded_clocks(cur: duckdb.DuckDBPyConnection) -> dict:
