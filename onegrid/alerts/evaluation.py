@@ -197,7 +197,7 @@ def observe_count_near(cur: duckdb.DuckDBPyConnection, rule: Rule, at: datetime,
         return []
     near = _disks(reported.tolist(), 4 * k) | _disks(live_cells, 2 * k)
     start, end = window_bounds(rule, at)
-    stats = windows.window_stats_in(cur, rule.metric, start, end, np.fromiter(
+    stats = windows.window_stats(cur, rule.metric, start, end, 10, cells=np.fromiter(
         near, dtype=np.uint64, count=len(near)))
     return [o for o in KINDS["count"](rule, stats, at, live.keys()) if o.cell in keys]
 

@@ -30,7 +30,7 @@ def register_region_cells(cur: duckdb.DuckDBPyConnection, cell_table: pa.Table) 
 
 
 def window_stats(cur: duckdb.DuckDBPyConnection, metric: str, start, end,
-                 level: str | int = 10) -> pa.Table:
+                 level: str | int = 10, cells=None) -> pa.Table:
     """Return n, sum, min, max of `metric` per key over buckets in [start, end).
 
     `level` is an H3 resolution (7-10: key is the cell at that resolution) or a
@@ -38,6 +38,7 @@ def window_stats(cur: duckdb.DuckDBPyConnection, metric: str, start, end,
     `register_region_cells` first). Parent statistics are exact roll-ups of
     the res-10 minute buckets. A metric ending in ':*' matches every metric
     with that prefix (e.g. 'incident:*'), each kept apart under `metric`.
+    With `cells` (res-10 cell ids), only the buckets of those cells count.
     """
     if isinstance(level, int):
         if not 7 <= level <= 10:
@@ -50,28 +51,17 @@ def window_stats(cur: duckdb.DuckDBPyConnection, metric: str, start, end,
         raise ValueError(f"unknown level {level!r}")
     where = "metric LIKE ?" if metric.endswith(":*") else "metric = ?"
     pattern = metric[:-1] + "%" if metric.endswith(":*") else metric
-    return cur.sql(f"""
+    sql = f"""
         SELECT {key} AS key, metric, sum(n)::BIGINT AS n, sum(sum) AS sum, min(min) AS min,
                max(max) AS max, any_value(cell) AS cell
-        FROM {source}
+        FROM {source} {"" if cells is None else "SEMI JOIN window_cells USING (cell)"}
         WHERE {where} AND bucket >= ? AND bucket < ? AND {key} IS NOT NULL
         GROUP BY ALL ORDER BY key, metric
-    """, params=[pattern, start, end]).to_arrow_table()
-
-
-def window_stats_in(cur: duckdb.DuckDBPyConnection, metric: str, start, end,
-                    cells) -> pa.Table:
-    """Return `window_stats` at res 10 for the res-10 `cells` only (an array of ids)."""
-    where = "metric LIKE ?" if metric.endswith(":*") else "metric = ?"
-    pattern = metric[:-1] + "%" if metric.endswith(":*") else metric
+    """
+    if cells is None:
+        return cur.sql(sql, params=[pattern, start, end]).to_arrow_table()
     with registered(cur, "window_cells", pa.table({"cell": pa.array(cells, pa.uint64())})):
-        return cur.sql(f"""
-            SELECT CAST(cell AS VARCHAR) AS key, metric, sum(n)::BIGINT AS n, sum(sum) AS sum,
-                   min(min) AS min, max(max) AS max, any_value(cell) AS cell
-            FROM cell_stats SEMI JOIN window_cells USING (cell)
-            WHERE {where} AND bucket >= ? AND bucket < ?
-            GROUP BY ALL ORDER BY key, metric
-        """, params=[pattern, start, end]).to_arrow_table()
+        return cur.sql(sql, params=[pattern, start, end]).to_arrow_table()
 
 
 def window_first_last(cur: duckdb.DuckDBPyConnection, metric: str, start, end,

@@ -54,6 +54,16 @@ def test_threshold_mean_is_the_exact_mean_of_the_window(filled):
     assert obs.value == pytest.approx(90.0) and obs.key == str(CELL)
 
 
+def test_window_stats_for_chosen_cells_reads_only_theirs(filled):
+    other = h3.str_to_int(h3.grid_ring(h3.int_to_str(CELL), 1)[0])
+    end = T0 + timedelta(minutes=10)
+    mine = filled.write(lambda cur: windows.window_stats(cur, "pm25", T0, end, cells=[CELL]))
+    theirs = filled.write(lambda cur: windows.window_stats(cur, "pm25", T0, end, cells=[other]))
+    assert mine.to_pylist() == filled.write(
+        lambda cur: windows.window_stats(cur, "pm25", T0, end)).to_pylist()
+    assert mine.num_rows == 1 and theirs.num_rows == 0
+
+
 @pytest.mark.parametrize("stat, expected", [("max", 120.0), ("min", 60.0), ("sum", 270.0),
                                             ("count", 3.0)])
 def test_threshold_statistics(filled, stat, expected):
