@@ -20,13 +20,14 @@ import pyarrow as pa
 
 from onegrid.geo.arrow_sql import from_epoch_us, registered, upsert
 from onegrid.geo.case_store import CASE_DDL
+from onegrid.geo.stored_ids import StoredIds
 
 T = TypeVar("T")
 
 SCHEMA_VERSION: Final = 1
 
 # events.id is unique, but not by a PRIMARY KEY: the one write path drops ids
-# already stored (existing_ids) or repeated in the batch, under the write lock,
+# already stored (Store.ids, stored_ids.py) or repeated in the batch, under the write lock,
 # and an ART index on the id made inserts 1.3-1.8x slower as the table grew
 # (measured with bench/ingest.py's mix at 600k rows).
 _DDL: Final = """
@@ -154,6 +155,7 @@ class Store:
             self._conn.execute("SELECT current_setting('threads')").fetchall()[0][0])
         self._local = threading.local()
         self._write_lock = threading.Lock()
+        self.ids = StoredIds()  # the writer's duplicate check, used inside write()
         if not read_only:
             self._conn.execute(_DDL)
             self._conn.execute(_UPGRADES)
@@ -219,6 +221,7 @@ class Store:
                 cur.execute("COMMIT")
             except BaseException:
                 cur.execute("ROLLBACK")
+                self.ids.forget()  # it may hold ids of the rows just rolled back
                 raise
             return result
 
@@ -235,13 +238,6 @@ def _save_offsets(cur: duckdb.DuckDBPyConnection, offsets: Mapping[tuple[str, in
             WHEN MATCHED THEN UPDATE SET "offset" = b."offset", updated_at = now()
             WHEN NOT MATCHED THEN INSERT VALUES (b.topic, b."partition", b."offset", now())
         """)
-
-
-def existing_ids(cur: duckdb.DuckDBPyConnection, ids: pa.Array) -> set[str]:
-    """Return the ids among `ids` that are already stored in `events`."""
-    with registered(cur, "batch_ids", pa.table({"id": ids})):
-        rows = cur.execute("SELECT id FROM batch_ids SEMI JOIN events USING (id)").fetchall()
-    return {r[0] for r in rows}
 
 
 ALLOWED_LATENESS_S: Final = 120

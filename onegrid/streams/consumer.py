@@ -457,7 +457,7 @@ class EngineRunner:
         def transaction(cur):
             if sent != self._dropped_seq:
                 gstore.mark_published(cur, sent)
-            stored = store_outcome(cur, outcome, messages, prefix)
+            stored = store_outcome(cur, outcome, messages, prefix, self.store.ids)
             # One clock read for rules and episodes; with none yet, both wait.
             at = gstore.event_clock(cur, expected)
             state, changes = self.rule_state, []

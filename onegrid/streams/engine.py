@@ -26,6 +26,7 @@ from onegrid.geo import windows
 from onegrid.geo.cells import cells_to_parents, latlng_to_cells
 from onegrid.geo.regions import Regions, cell_table_arrow, cells_to_regions
 from onegrid.geo.registry import Registry
+from onegrid.geo.stored_ids import StoredIds, existing_ids
 from onegrid.streams.contract import ALERTS, DLQ, CommandMessage, topic_name
 from onegrid.streams.validate import RawMessage, Rejection, drop_duplicates, validate
 
@@ -120,26 +121,36 @@ def dead_letters_to_outbox(letters: pa.Table, prefix: str) -> pa.Table:
 
 
 def _split_stored_duplicates(cur: duckdb.DuckDBPyConnection, events: pa.Table,
-                             messages: Sequence[RawMessage]) -> tuple[pa.Table, list[Rejection]]:
-    """Move events whose id is already stored, or repeats an earlier row, to the rejections.
+                             messages: Sequence[RawMessage], ids: StoredIds | None
+                             ) -> tuple[pa.Table, list[Rejection], np.ndarray | None]:
+    """Move events whose id is already stored, or repeats an earlier row, to the rejections;
+    with `ids` (the store's index), also return the batch's id hashes for it.
 
     Rows repeat each other only when several polled batches are written together.
     """
     if events.num_rows == 0:
-        return events, []
-    return drop_duplicates(events, messages, gstore.existing_ids(cur, events.column("id")))
+        return events, [], None
+    if ids is None:
+        return (*drop_duplicates(events, messages, existing_ids(cur, events.column("id"))),
+                None)
+    stored, hashes = ids.check(cur, events.column("id"))
+    return (*drop_duplicates(events, messages, stored), hashes)
 
 
 def store_outcome(cur: duckdb.DuckDBPyConnection, outcome: Outcome,
-                  messages: Sequence[RawMessage], prefix: str) -> Stored:
+                  messages: Sequence[RawMessage], prefix: str,
+                  ids: StoredIds | None = None) -> Stored:
     """Write a batch's outcome inside the caller's transaction; return the counts.
 
     Ids already stored become dead letters with `duplicate_id`, so a re-sent
-    event is kept once and the repeat is on record.
+    event is kept once and the repeat is on record. The live engine passes the
+    store's `ids` index, which answers that without joining every stored id.
     """
-    events, dups = _split_stored_duplicates(cur, outcome.events, messages)
+    events, dups, hashes = _split_stored_duplicates(cur, outcome.events, messages, ids)
     letters = rejections_to_table([*outcome.rejections, *dups])
     gstore.insert_events(cur, events)
+    if ids is not None and hashes is not None:
+        ids.added(hashes, events.num_rows)
     gstore.insert_dead_letters(cur, letters)
     gstore.enqueue(cur, dead_letters_to_outbox(letters, prefix))
     return Stored(events.num_rows, letters.num_rows, events)

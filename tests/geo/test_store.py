@@ -8,6 +8,7 @@ import pyarrow as pa
 import pytest
 
 from onegrid.geo import store as gstore
+from onegrid.geo.stored_ids import existing_ids
 
 
 def stats_batch(values: list[float], minute: int = 0) -> pa.Table:
@@ -50,7 +51,7 @@ def test_late_events_upsert_their_minute_bucket_exactly(store):
 
 def test_existing_ids_finds_exactly_the_stored_ones(store):
     store.write(lambda cur: gstore.insert_events(cur, stats_batch([1.0, 2.0])))
-    found = store.write(lambda cur: gstore.existing_ids(cur, pa.array(["e0-1", "new", "e0-0"])))
+    found = store.write(lambda cur: existing_ids(cur, pa.array(["e0-1", "new", "e0-0"])))
     assert found == {"e0-0", "e0-1"}
 
 
