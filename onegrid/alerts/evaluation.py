@@ -80,7 +80,7 @@ def _read_stats(cur: duckdb.DuckDBPyConnection, rule: Rule, at: datetime) -> pa.
         if rule.scope == Scope.SENSOR:
             return windows.source_trend(cur, rule.metric, start, end, at)
         return windows.window_trend(cur, rule.metric, start, end, at, _level(rule))
-    if rule.scope == Scope.SENSOR:  # per device: from the raw readings
+    if rule.scope == Scope.SENSOR:  # per device: from source_stats
         read = windows.source_first_last if rule.kind == "rate" else windows.source_window_stats
         return read(cur, rule.metric, start, end)
     if rule.kind == "rate":

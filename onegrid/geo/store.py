@@ -93,6 +93,15 @@ CREATE TABLE IF NOT EXISTS episodes (
     last_exceed_at TIMESTAMPTZ, clean_hours INTEGER,
     pm25 DOUBLE, pm10 DOUBLE, so2 DOUBLE, no2 DOUBLE, o3 DOUBLE, co DOUBLE
 );
+-- Per sensor and minute, kept like cell_stats: what per-device rules read (not the raw
+-- readings, which an hour of history makes 70 ms a decision). last_ts and cell are the
+-- minute's latest reading's.
+CREATE TABLE IF NOT EXISTS source_stats (
+    source_id VARCHAR NOT NULL, metric VARCHAR NOT NULL, bucket TIMESTAMPTZ NOT NULL,
+    n BIGINT NOT NULL, sum DOUBLE NOT NULL, min DOUBLE NOT NULL, max DOUBLE NOT NULL,
+    last_ts TIMESTAMPTZ NOT NULL, cell UBIGINT,
+    PRIMARY KEY (source_id, metric, bucket)
+);
 -- When each source last spoke at or before the rule clock (no-data rules), kept by
 -- fold_last_seen at every decision; metric '' for topics whose events carry none.
 CREATE TABLE IF NOT EXISTS source_seen (
@@ -141,6 +150,22 @@ ON CONFLICT DO UPDATE SET
 """
 
 
+# Each sensor reading also counts for its device and minute. {events} is the batch, or
+# the whole events table when an older file first gains source_stats.
+_SOURCE_STATS_SQL: Final = """
+INSERT INTO source_stats
+SELECT source_id, metric, date_trunc('minute', ts), count(*), sum(value), min(value),
+       max(value), max(ts), arg_max(cell, ts)
+FROM {events} WHERE topic = 'sensor' AND source_id IS NOT NULL GROUP BY ALL
+ON CONFLICT DO UPDATE SET
+    n = source_stats.n + excluded.n, sum = source_stats.sum + excluded.sum,
+    min = least(source_stats.min, excluded.min), max = greatest(source_stats.max, excluded.max),
+    cell = CASE WHEN excluded.last_ts >= source_stats.last_ts THEN excluded.cell
+                ELSE source_stats.cell END,
+    last_ts = greatest(source_stats.last_ts, excluded.last_ts)
+"""
+
+
 class Store:
     """A DuckDB file with the OneGrid schema; one per node process."""
 
@@ -157,8 +182,11 @@ class Store:
         self._write_lock = threading.Lock()
         self.ids = StoredIds()  # the writer's duplicate check, used inside write()
         if not read_only:
+            had_source_stats = _has_table(self._conn, "source_stats")
             self._conn.execute(_DDL)
             self._conn.execute(_UPGRADES)
+            if not had_source_stats:  # an older file: its history, once
+                self._conn.execute(_SOURCE_STATS_SQL.format(events="events"))
             self._conn.execute(CASE_DDL)
             self._conn.execute(
                 "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
@@ -224,6 +252,11 @@ class Store:
                 self.ids.forget()  # it may hold ids of the rows just rolled back
                 raise
             return result
+
+
+def _has_table(conn: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(conn.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?",
+                             [name]).fetchall()[0][0])
 
 
 def _save_offsets(cur: duckdb.DuckDBPyConnection, offsets: Mapping[tuple[str, int], int]) -> None:
@@ -327,12 +360,12 @@ def recorded_clocks(cur: duckdb.DuckDBPyConnection) -> dict:
 
 def insert_events(cur: duckdb.DuckDBPyConnection, batch: pa.Table,
                   lateness_s: int = ALLOWED_LATENESS_S) -> int:
-    """Insert mapped events (the events columns, by name), fold them into cell_stats
-    and advance the per-partition watermarks.
+    """Insert mapped events (the events columns, by name), fold them into cell_stats and
+    source_stats and advance the per-partition watermarks.
 
     An event older than the clock before this batch minus `lateness_s` is
-    stored with `late = true`: it still counts in cell_stats (an upsert of its
-    minute), but decisions already taken on that minute stand.
+    stored with `late = true`: it still counts in the minute statistics (an upsert of
+    its minute), but decisions already taken on that minute stand.
     """
     if batch.num_rows == 0:
         return 0
@@ -344,6 +377,8 @@ def insert_events(cur: duckdb.DuckDBPyConnection, batch: pa.Table,
                                       - to_seconds(?::BIGINT), false)
             FROM batch""", [lateness_s])
         cur.execute(_STATS_SQL)
+        if "source_id" in batch.column_names:  # (test batches may carry no devices)
+            cur.execute(_SOURCE_STATS_SQL.format(events="batch"))
         if "kafka_partition" in batch.column_names:
             cur.execute("""
                 MERGE INTO watermarks w USING (

@@ -5,7 +5,7 @@ a back-test's scratch store): per-key n, sum, min and max of a metric over a
 window of minute buckets at H3 resolution 7-10 (parents by the index's bit
 layout, exact roll-ups of the res-10 buckets) or per region level; first and
 last bucket means for rates; least-squares trends of the bucket means for
-forecasts; per-device statistics from the raw readings; and when each source
+forecasts; per-device statistics from source_stats; and when each source
 last spoke (the table `store.fold_last_seen` keeps). Writing stays in `store`.
 """
 
@@ -103,15 +103,12 @@ def many_last_seen(cur: duckdb.DuckDBPyConnection,
 
 
 def source_window_stats(cur: duckdb.DuckDBPyConnection, metric: str, start, end) -> pa.Table:
-    """Return n, sum, min, max of a sensor metric per source (device) over [start, end).
-
-    Per-device rules read the raw readings (their windows are minutes long, and
-    `events` is in time order, so the scan touches little).
-    """
+    """Return n, sum, min, max of a sensor metric per source (device) over the minute
+    buckets in [start, end), with the cell of its latest reading."""
     return cur.sql("""
-        SELECT source_id AS key, metric, count(*)::BIGINT AS n, sum(value) AS sum,
-               min(value) AS min, max(value) AS max, arg_max(cell, ts) AS cell
-        FROM events WHERE metric = ? AND ts >= ? AND ts < ? AND source_id IS NOT NULL
+        SELECT source_id AS key, metric, sum(n)::BIGINT AS n, sum(sum) AS sum,
+               min(min) AS min, max(max) AS max, arg_max(cell, last_ts) AS cell
+        FROM source_stats WHERE metric = ? AND bucket >= ? AND bucket < ?
         GROUP BY ALL ORDER BY key
     """, params=[metric, start, end]).to_arrow_table()
 
@@ -161,12 +158,12 @@ def many_source_window_stats(cur: duckdb.DuckDBPyConnection,
     values, params = _windows_values(reads)
     # The earliest start as a constant (see many_window_stats): 17 -> 13 ms a decision.
     return cur.sql(f"""
-        SELECT source_id AS key, e.metric, count(*)::BIGINT AS n, sum(value) AS sum,
-               min(value) AS min, max(value) AS max, arg_max(cell, ts) AS cell,
+        SELECT source_id AS key, s.metric, sum(n)::BIGINT AS n, sum(sum) AS sum,
+               min(min) AS min, max(max) AS max, arg_max(cell, last_ts) AS cell,
                w.i AS window
-        FROM events e JOIN {values}
-          ON e.metric = w.metric AND e.ts >= w.start AND e.ts < w.stop
-        WHERE e.ts >= ?::TIMESTAMPTZ AND source_id IS NOT NULL
+        FROM source_stats s JOIN {values}
+          ON s.metric = w.metric AND s.bucket >= w.start AND s.bucket < w.stop
+        WHERE s.bucket >= ?::TIMESTAMPTZ
         GROUP BY ALL ORDER BY key
     """, params=[*params, min(r[1] for r in reads)]).to_arrow_table()
 
@@ -174,14 +171,11 @@ def many_source_window_stats(cur: duckdb.DuckDBPyConnection,
 def source_first_last(cur: duckdb.DuckDBPyConnection, metric: str, start, end) -> pa.Table:
     """Return, per source, the mean of its first and last minute of `metric` in [start, end)."""
     return cur.sql("""
-        WITH b AS (
-            SELECT source_id AS key, date_trunc('minute', ts) AS bucket, avg(value) AS mean,
-                   arg_max(cell, ts) AS cell
-            FROM events WHERE metric = ? AND ts >= ? AND ts < ? AND source_id IS NOT NULL
-            GROUP BY ALL)
-        SELECT key, arg_min(mean, bucket) AS first_mean, arg_max(mean, bucket) AS last_mean,
-               count(*) AS buckets, arg_max(cell, bucket) AS cell
-        FROM b GROUP BY key HAVING count(*) > 1 ORDER BY key
+        SELECT source_id AS key, arg_min(sum / n, bucket) AS first_mean,
+               arg_max(sum / n, bucket) AS last_mean, count(*) AS buckets,
+               arg_max(cell, bucket) AS cell
+        FROM source_stats WHERE metric = ? AND bucket >= ? AND bucket < ?
+        GROUP BY source_id HAVING count(*) > 1 ORDER BY key
     """, params=[metric, start, end]).to_arrow_table()
 
 
@@ -225,9 +219,9 @@ def window_trend(cur: duckdb.DuckDBPyConnection, metric: str, start, end, at,
 
 
 def source_trend(cur: duckdb.DuckDBPyConnection, metric: str, start, end, at) -> pa.Table:
-    """Return `window_trend`'s columns per source (device) from its raw readings."""
+    """Return `window_trend`'s columns per source (device) from its minute statistics."""
     sql = _TREND_SQL.format(
-        key="source_id", bucket="date_trunc('minute', ts)", mean="avg(value)",
-        cell="arg_max(cell, ts)", source="events",
-        where="metric = ? AND ts >= ? AND ts < ? AND source_id IS NOT NULL")
+        key="source_id", bucket="bucket", mean="sum(sum) / sum(n)",
+        cell="arg_max(cell, last_ts)", source="source_stats",
+        where="metric = ? AND bucket >= ? AND bucket < ?")
     return cur.sql(sql, params=[metric, start, end, at]).to_arrow_table()
