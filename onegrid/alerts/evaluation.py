@@ -305,8 +305,7 @@ def _evidence_places(rule: Rule, alert: Alert) -> tuple[str, list]:
     """Return the events column and the values an alert's value was computed over."""
     if rule.scope == Scope.SENSOR:
         return "source_id", [alert.key]
-    column, cells = _evidence_cells(rule, alert)
-    return column, [str(c) for c in cells]
+    return _evidence_cells(rule, alert)
 
 
 def attach_evidence(cur: duckdb.DuckDBPyConnection, rule: Rule,
@@ -335,13 +334,16 @@ def attach_evidence(cur: duckdb.DuckDBPyConnection, rule: Rule,
     else:
         where, params = _metric_filter(rule)
         where = f"e.{where}"
-    cast = "" if column == "source_id" else "::VARCHAR"
+    # Places typed as the events column (cells as UBIGINT): a cast on the events side
+    # would run on every event of the window.
+    places = pa.table({**pairs, "place": pa.array(
+        pairs["place"], pa.string() if column == "source_id" else pa.uint64())})
     reading = _reading_column(rule)
-    with gstore.registered(cur, "evidence_places", pa.table(pairs)):
+    with gstore.registered(cur, "evidence_places", places):
         rows = cur.execute(
             f"SELECT p.alert_id, list(e.id ORDER BY e.ts DESC, e.id)[1:{EVIDENCE_LIMIT}], "
             f"list({reading}::DOUBLE ORDER BY e.ts DESC, e.id)[1:{EVIDENCE_LIMIT}] "
-            f"FROM evidence_places p JOIN events e ON e.{column}{cast} = p.place "
+            f"FROM evidence_places p JOIN events e ON e.{column} = p.place "
             f"WHERE e.ts >= ? AND e.ts < ? AND {where} GROUP BY p.alert_id",
             [start, end, *params]).fetchall()
     found = {alert_id: (tuple(ids), tuple(values)) for alert_id, ids, values in rows}
