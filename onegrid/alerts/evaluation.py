@@ -340,16 +340,32 @@ def attach_evidence(cur: duckdb.DuckDBPyConnection, rule: Rule,
         pairs["place"], pa.string() if column == "source_id" else pa.uint64())})
     reading = _reading_column(rule)
     with gstore.registered(cur, "evidence_places", places):
+        since = _evidence_since(cur, rule, column, start, end)
+    # An alert the minute statistics know no readings of is looked up over its window.
+    places = places.append_column("since", pa.array(
+        [since.get(a, start) for a in pairs["alert_id"]], pa.timestamp("us", tz="UTC")))
+    earliest = min(since.get(a, start) for a in pairs["alert_id"])
+    with gstore.registered(cur, "evidence_places", places):
         rows = cur.execute(
             f"SELECT p.alert_id, list(e.id ORDER BY e.ts DESC, e.id)[1:{EVIDENCE_LIMIT}], "
             f"list({reading}::DOUBLE ORDER BY e.ts DESC, e.id)[1:{EVIDENCE_LIMIT}] "
             f"FROM evidence_places p JOIN events e ON e.{column} = p.place "
-            f"WHERE e.ts >= ? AND e.ts < ? AND {where} GROUP BY p.alert_id",
-            [start, end, *params]).fetchall()
+            f"WHERE e.ts >= ? AND e.ts < ? AND e.ts >= p.since AND {where} "
+            "GROUP BY p.alert_id", [earliest, end, *params]).fetchall()
     found = {alert_id: (tuple(ids), tuple(values)) for alert_id, ids, values in rows}
     return [replace(t, alert=replace(t.alert, evidence=found[t.alert.alert_id][0],
                                      evidence_values=found[t.alert.alert_id][1]))
             if t.alert.alert_id in found else t for t in changes]
+
+
+def _evidence_since(cur: duckdb.DuckDBPyConnection, rule: Rule, column: str, start,
+                    end) -> dict[str, datetime]:
+    """Return `windows.evidence_since` for the rule's alerts, or {} where the minute
+    statistics do not hold its readings (a station's pollutant per device)."""
+    if column == "source_id" and rule.metric in POLLUTANT_COLUMNS:
+        return {}
+    metric = None if rule.metric == "incident:*" else rule.metric
+    return windows.evidence_since(cur, column, metric, start, end, EVIDENCE_LIMIT)
 
 
 def _reading_column(rule: Rule) -> str:

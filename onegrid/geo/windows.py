@@ -11,12 +11,13 @@ last spoke (the table `store.fold_last_seen` keeps). Writing stays in `store`.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Final
 
 import duckdb
 import pyarrow as pa
 
-from onegrid.geo.arrow_sql import registered
+from onegrid.geo.arrow_sql import from_epoch_us, registered
 
 # H3 parent of a res-10 cell in SQL, by the index's bit layout (as geo.cells).
 _PARENT_SQL: Final = ("(cell & ~(15::UBIGINT << 52)) | ({res}::UBIGINT << 52) "
@@ -225,3 +226,35 @@ def source_trend(cur: duckdb.DuckDBPyConnection, metric: str, start, end, at) ->
         cell="arg_max(cell, last_ts)", source="source_stats",
         where="metric = ? AND bucket >= ? AND bucket < ?")
     return cur.sql(sql, params=[metric, start, end, at]).to_arrow_table()
+
+
+def evidence_since(cur: duckdb.DuckDBPyConnection, column: str, metric: str | None,
+                   start, end, limit: int) -> dict[str, datetime]:
+    """Return, per alert of the registered table `evidence_places` (alert_id, place,
+    category), the minute bucket from which its places' minute statistics hold `limit`
+    readings up to `end` (its first bucket with data if they hold fewer in [start, end)).
+
+    An alert's evidence is its latest `limit` readings, so it needs the raw events
+    from there on only: a minute or two of a busy sensor instead of an hour-long
+    window's scan (43 ms after an hour at 1,000 events/s). `column` is the events
+    column the places are values of (`cell`, `cell_r7`-`cell_r9` or `source_id`, a
+    sensor's); `metric` None takes each place's category (incident:* clusters).
+    Alerts whose places have no readings are left out.
+    """
+    if column == "source_id":
+        stats, key = "source_stats s", "s.source_id"
+    else:
+        res = 10 if column == "cell" else int(column.removeprefix("cell_r"))
+        stats, key = "cell_stats s", "s.cell" if res == 10 else _PARENT_SQL.format(res=res)
+    wanted = "'incident:' || p.category" if metric is None else "?"
+    rows = cur.execute(f"""
+        WITH b AS (
+            SELECT p.alert_id, s.bucket, sum(s.n) AS n
+            FROM evidence_places p JOIN {stats} ON {key} = p.place
+            WHERE s.metric = {wanted} AND s.bucket >= ? AND s.bucket < ? GROUP BY ALL),
+        c AS (SELECT alert_id, bucket,
+                     sum(n) OVER (PARTITION BY alert_id ORDER BY bucket DESC) AS upto FROM b)
+        SELECT alert_id, epoch_us(coalesce(max(bucket) FILTER (WHERE upto >= ?), min(bucket)))
+        FROM c GROUP BY alert_id
+    """, [*([] if metric is None else [metric]), start, end, limit]).fetchall()
+    return {alert_id: from_epoch_us(us) for alert_id, us in rows}
