@@ -360,10 +360,7 @@ def attach_evidence(cur: duckdb.DuckDBPyConnection, rule: Rule,
 
 def _evidence_since(cur: duckdb.DuckDBPyConnection, rule: Rule, column: str, start,
                     end) -> dict[str, datetime]:
-    """Return `windows.evidence_since` for the rule's alerts, or {} where the minute
-    statistics do not hold its readings (a station's pollutant per device)."""
-    if column == "source_id" and rule.metric in POLLUTANT_COLUMNS:
-        return {}
+    """Return `windows.evidence_since` for the rule's alerts."""
     metric = None if rule.metric == "incident:*" else rule.metric
     return windows.evidence_since(cur, column, metric, start, end, EVIDENCE_LIMIT)
 

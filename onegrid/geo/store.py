@@ -93,9 +93,9 @@ CREATE TABLE IF NOT EXISTS episodes (
     last_exceed_at TIMESTAMPTZ, clean_hours INTEGER,
     pm25 DOUBLE, pm10 DOUBLE, so2 DOUBLE, no2 DOUBLE, o3 DOUBLE, co DOUBLE
 );
--- Per sensor and minute, kept like cell_stats: what per-device rules read (not the raw
--- readings, which an hour of history makes 70 ms a decision). last_ts and cell are the
--- minute's latest reading's.
+-- Per device (sensor or station) and minute, kept like cell_stats: what per-device rules
+-- read (not the raw readings, which an hour of history makes 70 ms a decision). last_ts
+-- and cell are the minute's latest reading's.
 CREATE TABLE IF NOT EXISTS source_stats (
     source_id VARCHAR NOT NULL, metric VARCHAR NOT NULL, bucket TIMESTAMPTZ NOT NULL,
     n BIGINT NOT NULL, sum DOUBLE NOT NULL, min DOUBLE NOT NULL, max DOUBLE NOT NULL,
@@ -150,13 +150,22 @@ ON CONFLICT DO UPDATE SET
 """
 
 
-# Each sensor reading also counts for its device and minute. {events} is the batch, or
-# the whole events table when an older file first gains source_stats.
+# Each device reading also counts for its device and minute: a sensor's metric, and
+# each pollutant a station measured. {events} is the batch, or the whole events table
+# when an older file first gains source_stats.
 _SOURCE_STATS_SQL: Final = """
 INSERT INTO source_stats
-SELECT source_id, metric, date_trunc('minute', ts), count(*), sum(value), min(value),
-       max(value), max(ts), arg_max(cell, ts)
-FROM {events} WHERE topic = 'sensor' AND source_id IS NOT NULL GROUP BY ALL
+SELECT source_id, metric, date_trunc('minute', ts), count(*), sum(v), min(v), max(v), max(ts),
+       arg_max(cell, ts)
+FROM (
+    SELECT source_id, metric, ts, cell, value AS v FROM {events}
+    WHERE topic = 'sensor' AND source_id IS NOT NULL
+    UNION ALL
+    SELECT source_id, metric, ts, cell, v FROM (
+        UNPIVOT (SELECT source_id, ts, cell, pm25, pm10, no2, so2, o3, co FROM {events}
+                 WHERE topic = 'environment' AND source_id IS NOT NULL)
+        ON pm25, pm10, no2, so2, o3, co INTO NAME metric VALUE v)
+) GROUP BY source_id, metric, date_trunc('minute', ts)
 ON CONFLICT DO UPDATE SET
     n = source_stats.n + excluded.n, sum = source_stats.sum + excluded.sum,
     min = least(source_stats.min, excluded.min), max = greatest(source_stats.max, excluded.max),

@@ -104,8 +104,8 @@ def many_last_seen(cur: duckdb.DuckDBPyConnection,
 
 
 def source_window_stats(cur: duckdb.DuckDBPyConnection, metric: str, start, end) -> pa.Table:
-    """Return n, sum, min, max of a sensor metric per source (device) over the minute
-    buckets in [start, end), with the cell of its latest reading."""
+    """Return n, sum, min, max of a device metric (a sensor's, or a station's pollutant)
+    per source over the minute buckets in [start, end), with its latest reading's cell."""
     return cur.sql("""
         SELECT source_id AS key, metric, sum(n)::BIGINT AS n, sum(sum) AS sum,
                min(min) AS min, max(max) AS max, arg_max(cell, last_ts) AS cell
@@ -238,7 +238,7 @@ def evidence_since(cur: duckdb.DuckDBPyConnection, column: str, metric: str | No
     from there on only: a minute or two of a busy sensor instead of an hour-long
     window's scan (43 ms after an hour at 1,000 events/s). `column` is the events
     column the places are values of (`cell`, `cell_r7`-`cell_r9` or `source_id`, a
-    sensor's); `metric` None takes each place's category (incident:* clusters).
+    device's); `metric` None takes each place's category (incident:* clusters).
     Alerts whose places have no readings are left out.
     """
     if column == "source_id":

@@ -258,8 +258,9 @@ def test_an_alert_on_the_topic_carries_its_evidence_ids_and_values(store, demo_c
     assert firing["window"] == 60 and firing["grid_id"]
 
 
-@pytest.mark.parametrize("where", ['res = 8', 'scope = "grid"', 'scope = "district"'])
-def test_evidence_of_a_parent_cell_or_region_alert_is_the_readings_inside_it(
+@pytest.mark.parametrize("where", ['res = 8', 'scope = "grid"', 'scope = "district"',
+                                   'scope = "sensor"'])
+def test_evidence_of_a_parent_cell_region_or_station_alert_is_the_readings_inside_it(
         store, demo_city, tmp_path, where):
     s = Scenario(store, demo_city, tmp_path, PM25_RULE.format(for_="0s") + where + "\n")
     for m, value in enumerate([50, 88]):
@@ -268,3 +269,5 @@ def test_evidence_of_a_parent_cell_or_region_alert_is_the_readings_inside_it(
                        "ORDER BY state").to_pylist()
     assert [(r["state"], r["evidence"], r["evidence_values"]) for r in rows] == [
         (state, ["environment-1-1"], [88.0]) for state in ("firing", "pending")]
+    if "sensor" in where:  # per device: the station is the key
+        assert store.scalar("SELECT DISTINCT key FROM alert_transitions") == "SH-N-JA"

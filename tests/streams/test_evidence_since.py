@@ -55,6 +55,18 @@ threshold = 60
 clear = 50
 
 [[rule]]
+id = "pm25-station"
+kind = "threshold"
+title_zh = "PM2.5"
+title_en = "PM2.5 per station"
+metric = "pm25"
+stat = "max"
+window = "30m"
+scope = "sensor"
+threshold = 80
+clear = 70
+
+[[rule]]
 id = "cluster-any"
 kind = "count"
 title_zh = "聚集"
@@ -129,4 +141,5 @@ def test_evidence_from_the_pointed_minutes_equals_evidence_over_the_window(
         assert changes["narrow"] == changes["whole"], f"minute {m}"
         compared.update(c[0] for c in changes["narrow"] if c[3])
     # Every kind of place was compared with evidence in it.
-    assert compared == {"noise-device", "noise-r8", "pm25-grid", "cluster-any"}, compared
+    assert compared == {"noise-device", "noise-r8", "pm25-grid", "pm25-station",
+                        "cluster-any"}, compared
