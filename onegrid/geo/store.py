@@ -128,44 +128,43 @@ _UPGRADES: Final = """
 ALTER TABLE events ADD COLUMN IF NOT EXISTS photo_url VARCHAR;
 """
 
-# Each measurement an event carries becomes one (metric, value) pair per cell
-# and minute. Incidents count per category; their value is the severity.
-_STATS_SQL: Final = """
-INSERT INTO cell_stats
-SELECT cell, metric, bucket, count(*), sum(v), min(v), max(v) FROM (
-    SELECT cell, metric, date_trunc('minute', ts) AS bucket, value AS v
-      FROM batch WHERE topic = 'sensor'
+# Each measurement a device reading carries, one row ({keys}, metric, ts, v): a sensor's
+# value, and each pollutant a station measured. {keys} are the columns the statistics
+# are kept by; {events} is the batch, or the whole events table when an older file
+# first gains source_stats.
+_READINGS_SQL: Final = """
+    SELECT {keys}, metric, ts, value AS v FROM {events} WHERE topic = 'sensor'
     UNION ALL
-    SELECT cell, metric, date_trunc('minute', ts) AS bucket, v FROM (
-        UNPIVOT (SELECT cell, ts, pm25, pm10, no2, so2, o3, co FROM batch
+    SELECT {keys}, metric, ts, v FROM (
+        UNPIVOT (SELECT {keys}, ts, pm25, pm10, no2, so2, o3, co FROM {events}
                  WHERE topic = 'environment')
         ON pm25, pm10, no2, so2, o3, co INTO NAME metric VALUE v)
+"""
+
+# Per cell and minute, each reading's (metric, value); incidents count per category,
+# their value the severity.
+_STATS_SQL: Final = f"""
+INSERT INTO cell_stats
+SELECT cell, metric, date_trunc('minute', ts) AS bucket, count(*), sum(v), min(v), max(v)
+FROM (
+    {_READINGS_SQL.format(keys="cell", events="batch")}
     UNION ALL
-    SELECT cell, 'incident:' || category, date_trunc('minute', ts), severity::DOUBLE
+    SELECT cell, 'incident:' || category, ts, severity::DOUBLE
       FROM batch WHERE topic = 'incident'
-) GROUP BY ALL
+) GROUP BY cell, metric, bucket
 ON CONFLICT DO UPDATE SET
     n = cell_stats.n + excluded.n, sum = cell_stats.sum + excluded.sum,
     min = least(cell_stats.min, excluded.min), max = greatest(cell_stats.max, excluded.max)
 """
 
-
-# Each device reading also counts for its device and minute: a sensor's metric, and
-# each pollutant a station measured. {events} is the batch, or the whole events table
-# when an older file first gains source_stats.
-_SOURCE_STATS_SQL: Final = """
+# Per device and minute; last_ts and cell follow the minute's latest reading.
+_SOURCE_STATS_SQL: Final = f"""
 INSERT INTO source_stats
 SELECT source_id, metric, date_trunc('minute', ts), count(*), sum(v), min(v), max(v), max(ts),
        arg_max(cell, ts)
-FROM (
-    SELECT source_id, metric, ts, cell, value AS v FROM {events}
-    WHERE topic = 'sensor' AND source_id IS NOT NULL
-    UNION ALL
-    SELECT source_id, metric, ts, cell, v FROM (
-        UNPIVOT (SELECT source_id, ts, cell, pm25, pm10, no2, so2, o3, co FROM {events}
-                 WHERE topic = 'environment' AND source_id IS NOT NULL)
-        ON pm25, pm10, no2, so2, o3, co INTO NAME metric VALUE v)
-) GROUP BY source_id, metric, date_trunc('minute', ts)
+FROM ({_READINGS_SQL.format(keys="source_id, cell", events="{events}")})
+WHERE source_id IS NOT NULL
+GROUP BY source_id, metric, date_trunc('minute', ts)
 ON CONFLICT DO UPDATE SET
     n = source_stats.n + excluded.n, sum = source_stats.sum + excluded.sum,
     min = least(source_stats.min, excluded.min), max = greatest(source_stats.max, excluded.max),
