@@ -190,7 +190,7 @@ class Store:
         self._write_lock = threading.Lock()
         self.ids = StoredIds()  # the writer's duplicate check, used inside write()
         if not read_only:
-            had_source_stats = _has_table(self._conn, "source_stats")
+            had_source_stats = self.has_table("source_stats")
             self._conn.execute(_DDL)
             self._conn.execute(_UPGRADES)
             if not had_source_stats:  # an older file: its history, once
@@ -234,6 +234,11 @@ class Store:
         rows = self.cursor().execute(sql, params or []).fetchall()
         return rows[0][0] if rows else None
 
+    def has_table(self, name: str) -> bool:
+        """Return whether the file holds table `name` (an older file may lack newer ones)."""
+        return bool(self.scalar("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?",
+                                [name]))
+
     def offsets(self) -> dict[tuple[str, int], int]:
         """Return the stored next offset to read for each (topic, partition)."""
         rows = self.cursor().execute(
@@ -260,11 +265,6 @@ class Store:
                 self.ids.forget()  # it may hold ids of the rows just rolled back
                 raise
             return result
-
-
-def _has_table(conn: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(conn.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?",
-                             [name]).fetchall()[0][0])
 
 
 def _save_offsets(cur: duckdb.DuckDBPyConnection, offsets: Mapping[tuple[str, int], int]) -> None:

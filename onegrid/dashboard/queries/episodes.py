@@ -101,8 +101,7 @@ def filters_of(pollutant: Any, district: Any, ongoing: Any, since: Any, until: A
 def has_table(store: Store) -> bool:
     """Return whether the store holds an `episodes` table (a store written before the
     engine kept episodes does not)."""
-    return bool(store.scalar("SELECT count(*) FROM duckdb_tables() WHERE table_name = "
-                             "'episodes'"))
+    return store.has_table("episodes")
 
 
 def any_on_record(store: Store) -> bool:
