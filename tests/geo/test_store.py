@@ -128,3 +128,9 @@ def test_set_threads_changes_the_files_worker_threads_and_restores_them(store):
     assert store.scalar(threads) == opened + 1
     store.set_threads(None)
     assert store.scalar(threads) == opened
+
+
+def test_has_table_tells_a_file_without_a_newer_table(store):
+    assert store.has_table("episodes") and store.has_table("source_stats")
+    store.cursor().execute("DROP TABLE episodes")  # as a file from before episodes
+    assert not store.has_table("episodes")
