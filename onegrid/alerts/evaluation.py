@@ -329,7 +329,7 @@ def attach_evidence(cur: duckdb.DuckDBPyConnection, rule: Rule,
         # incident:* clusters: each alert's category is in its key (cell|incident:code)
         pairs["category"] += [t.alert.key.partition("|incident:")[2] or None] * len(places)
     start, end = window_bounds(rule, wanted[0].alert.updated_at)
-    if rule.metric == "incident:*":
+    if rule.metric == ANY_INCIDENT:
         where, params = "e.category = p.category", []
     else:
         where, params = _metric_filter(rule)
@@ -361,7 +361,7 @@ def attach_evidence(cur: duckdb.DuckDBPyConnection, rule: Rule,
 def _evidence_since(cur: duckdb.DuckDBPyConnection, rule: Rule, column: str, start,
                     end) -> dict[str, datetime]:
     """Return `windows.evidence_since` for the rule's alerts."""
-    metric = None if rule.metric == "incident:*" else rule.metric
+    metric = None if rule.metric == ANY_INCIDENT else rule.metric
     return windows.evidence_since(cur, column, metric, start, end, EVIDENCE_LIMIT)
 
 
