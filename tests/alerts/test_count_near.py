@@ -14,6 +14,7 @@ from onegrid.alerts.evaluation import RuleState
 from onegrid.alerts.model import Level, Rule, Scope
 from onegrid.geo import store as gstore
 from onegrid.streams.engine import Rules, decide_alerts
+from tests.event_tables import event_table
 
 T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 # A patch of res-10 cells (ring 5 around one) where clusters form, move and fade.
@@ -36,13 +37,12 @@ def reports(rng: np.random.Generator, step: int) -> pa.Table:
     n = int(rng.integers(0, 7))
     cells = rng.choice(PATCH, n)
     ts = [T0 + timedelta(seconds=step * 20 - float(rng.uniform(0, 200))) for _ in range(n)]
-    return pa.table({
+    return event_table(**{
         "id": [f"r{step}-{i}" for i in range(n)], "topic": ["incident"] * n,
         "ts": pa.array(ts, pa.timestamp("ms", tz="UTC")), "cell": pa.array(cells, pa.uint64()),
         "category": list(rng.choice(CATEGORIES, n)), "severity": pa.array([2] * n, pa.int8()),
         "source_id": pa.nulls(n, pa.string()), "metric": pa.nulls(n, pa.string()),
         "value": pa.nulls(n, pa.float64()),
-        **{p: pa.nulls(n, pa.float64()) for p in ("pm25", "pm10", "no2", "so2", "o3", "co")},
     })
 
 

@@ -9,6 +9,7 @@ import pyarrow as pa
 
 from onegrid.geo import store as gstore
 from onegrid.geo import windows
+from tests.event_tables import event_table
 
 T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 SOURCES = [f"s{i}" for i in range(12)]
@@ -25,15 +26,13 @@ def batch(rng: np.random.Generator, n: int, first: int, around_s: float) -> pa.T
     ones) to 1 minute after it (ahead of the clock); each source has its own cell."""
     source = rng.integers(0, len(SOURCES), n)
     offset_ms = (around_s + rng.uniform(-180, 60, n)) * 1000
-    return pa.table({
+    return event_table(**{
         "id": [f"e{first + i}" for i in range(n)], "topic": ["sensor"] * n,
         "ts": pa.array([T0 + timedelta(milliseconds=int(o)) for o in offset_ms],
                        pa.timestamp("ms", tz="UTC")),
         "cell": pa.array(source + 100, pa.uint64()),
         "source_id": [SOURCES[s] for s in source], "metric": ["noise_db"] * n,
         "value": rng.normal(50, 5, n),
-        "category": pa.nulls(n, pa.string()), "severity": pa.nulls(n, pa.int8()),
-        **{p: pa.nulls(n, pa.float64()) for p in ("pm25", "pm10", "no2", "so2", "o3", "co")},
     })
 
 

@@ -11,6 +11,7 @@ import pytest
 from onegrid.geo import store as gstore
 from onegrid.geo import windows
 from onegrid.geo.store import Store
+from tests.event_tables import event_table
 
 T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 SOURCES = [f"s{i}" for i in range(8)]
@@ -34,7 +35,7 @@ def readings(rng: np.random.Generator, n: int, first: int, around_s: float) -> p
     to 1 minute after; a device moves cell now and then (a re-sited sensor)."""
     source = rng.integers(0, len(SOURCES), n)
     offset_ms = (around_s + rng.uniform(-180, 60, n)) * 1000
-    return pa.table({
+    return event_table(**{
         "id": [f"r{first + i}" for i in range(n)], "topic": ["sensor"] * n,
         "ts": pa.array([T0 + timedelta(milliseconds=int(o)) for o in offset_ms],
                        pa.timestamp("ms", tz="UTC")),
@@ -42,8 +43,6 @@ def readings(rng: np.random.Generator, n: int, first: int, around_s: float) -> p
         "source_id": [SOURCES[s] for s in source],
         "metric": rng.choice(["water_level_m", "noise_db"], n).tolist(),
         "value": rng.normal(3, 1, n),
-        "category": pa.nulls(n, pa.string()), "severity": pa.nulls(n, pa.int8()),
-        **{p: pa.nulls(n, pa.float64()) for p in ("pm25", "pm10", "no2", "so2", "o3", "co")},
     })
 
 

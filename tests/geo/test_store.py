@@ -9,17 +9,16 @@ import pytest
 
 from onegrid.geo import store as gstore
 from onegrid.geo.stored_ids import existing_ids
+from tests.event_tables import event_table
 
 
 def stats_batch(values: list[float], minute: int = 0) -> pa.Table:
     ts = datetime(2026, 6, 1, 12, minute, tzinfo=UTC)
     n = len(values)
-    return pa.table({
+    return event_table(**{
         "id": [f"e{minute}-{i}" for i in range(n)], "topic": ["sensor"] * n,
         "ts": pa.array([ts] * n, pa.timestamp("ms", tz="UTC")),
         "cell": pa.array([1] * n, pa.uint64()), "metric": ["noise_db"] * n, "value": values,
-        "category": pa.nulls(n, pa.string()), "severity": pa.nulls(n, pa.int8()),
-        **{p: pa.nulls(n, pa.float64()) for p in ("pm25", "pm10", "no2", "so2", "o3", "co")},
     })
 
 

@@ -12,16 +12,15 @@ import pytest
 from onegrid.geo import store as gstore
 from onegrid.geo.store import Store
 from onegrid.geo.stored_ids import existing_ids, id_hashes
+from tests.event_tables import event_table
 
 
 def events(ids: list[str]) -> pa.Table:
     n = len(ids)
-    return pa.table({
+    return event_table(**{
         "id": ids, "topic": ["sensor"] * n,
         "ts": pa.array([datetime(2026, 6, 1, 12, tzinfo=UTC)] * n, pa.timestamp("ms", tz="UTC")),
         "cell": pa.array([1] * n, pa.uint64()), "metric": ["noise_db"] * n, "value": [1.0] * n,
-        "category": pa.nulls(n, pa.string()), "severity": pa.nulls(n, pa.int8()),
-        **{p: pa.nulls(n, pa.float64()) for p in ("pm25", "pm10", "no2", "so2", "o3", "co")},
     })
 
 
