@@ -67,6 +67,16 @@ def window_bounds(rule: Rule, at: datetime) -> tuple[datetime, datetime]:
     return end - timedelta(seconds=max(rule.window_s, 60)), end
 
 
+def is_due(rule: Rule, previous: datetime | None, at: datetime) -> bool:
+    """Return whether a decision at clock `at` evaluates the rule, the one before having
+    been at `previous`: every decision, or with `every`, the first one on or past each
+    multiple of it in event time (the same ones in a back-test, which replays the clocks).
+    """
+    if not rule.every_s or previous is None:
+        return True
+    return at.timestamp() // rule.every_s > previous.timestamp() // rule.every_s
+
+
 def _level(rule: Rule) -> int | str:
     return rule.res if rule.scope == Scope.CELL else _LEVEL_COLUMN[rule.scope]
 
@@ -248,13 +258,18 @@ def _with_silent_keys(rule: Rule, observations: list[Observation],
 
 def evaluate(cur: duckdb.DuckDBPyConnection, rules: Sequence[Rule], state: RuleState,
              at: datetime) -> tuple[RuleState, list[Transition]]:
-    """Evaluate every rule at clock `at`; return the new state and the transitions.
+    """Evaluate every rule due at clock `at` (`is_due`); return the new state and the
+    transitions.
 
     A rule that fails to evaluate is logged and skipped for this batch: one
     broken rule must not stop ingest or the other rules.
     """
     alerts = dict(state.alerts)
     transitions: list[Transition] = []
+    # A rule not due keeps its alerts as they are; a count rule then also loses its
+    # `counted` entry, so its next decision counts in full (new reports in between
+    # were not seen).
+    rules = [rule for rule in rules if is_due(rule, state.clock, at)]
     shared = prefetch(cur, rules, at)
     near, counted = _counts_near(cur, rules, state, at), {}
     for rule in rules:

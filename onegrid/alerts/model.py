@@ -67,6 +67,9 @@ class Rule:
     ring_k: int = 0  # count rules: the cell and its neighbours within k rings
     silent_s: int = 0  # no-data rules: silent longer than this raises a device fault
     lateness_s: int = 120  # events later than this past the watermark change nothing
+    # Evaluated at the first decision on or past each multiple of this in event time
+    # (0: at every decision), as a rule group's interval in Prometheus.
+    every_s: int = 0
     horizon_s: int = 0  # forecast rules: how far ahead of the clock the trend is read
     min_rate: float = 0.0  # forecast rules: the rise per hour below which nothing warns
     min_points: int = 0  # forecast rules: minute buckets with data a fit needs

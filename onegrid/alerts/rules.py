@@ -24,7 +24,7 @@ from onegrid.alerts.model import Level, Rule, Scope
 from onegrid.alerts.toml_lines import Block, Lines, index, syntax_error_at
 
 _COMMON: Final = frozenset({"id", "kind", "title_zh", "title_en", "description", "case",
-                            "regions", "for", "clear_for", "lateness"})
+                            "regions", "for", "clear_for", "lateness", "every"})
 
 # kind -> every key a rule of that kind may carry; anything else is a typo.
 KEYS: Final[dict[str, frozenset[str]]] = {
@@ -303,10 +303,20 @@ def _build(r: _Reader) -> Rule | None:
     common = _common(r)
     fields = _BUILDERS[r.kind](r)
     common["extra"].update(fields.pop("extra", {}))
+    _check_every(r, common.get("every_s"), fields.get("window_s"))
     if r.errors:
         return None
     return Rule(id=rule_id, version=rule_version(r.t), kind=r.kind, source_line=r.block.header,
                 **common, **fields)
+
+
+def _check_every(r: _Reader, every_s: int | None, window_s: int | None) -> None:
+    """Record an evaluation interval longer than the window (no-data rules: the silence
+    limit): a short spike between two evaluations would then go unseen."""
+    if every_s and window_s and every_s > window_s:
+        r.fail("every", f"'every' ({every_s} s) must not be longer than the "
+                        f"{'silent limit' if r.kind == 'nodata' else 'window'} ({window_s} s): "
+                        "what happens between two evaluations would go unseen")
 
 
 def _check_keys(r: _Reader) -> None:
@@ -338,6 +348,7 @@ def _common(r: _Reader) -> dict[str, Any]:
         "for_s": r.duration("for", 0),
         "clear_for_s": r.duration("clear_for", 0),
         "lateness_s": r.duration("lateness", 120),
+        "every_s": r.duration("every", 0),
         "extra": extra,
     }
 

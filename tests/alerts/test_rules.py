@@ -81,8 +81,9 @@ def test_every_rule_kind_the_engine_runs_has_keys_in_the_loader():
 def test_good_rule_gets_its_defaults_and_header_line(tmp_path):
     rule = load(write(tmp_path, "# rules\n\n" + GOOD)).rules[0]
     assert rule.source_line == 3
-    assert (rule.op, rule.scope, rule.res, rule.for_s, rule.lateness_s, rule.case) == (
-        ">=", Scope.CELL, 10, 0, 120, "none")
+    assert (rule.op, rule.scope, rule.res, rule.for_s, rule.lateness_s, rule.case,
+            rule.every_s) == (">=", Scope.CELL, 10, 0, 120, "none", 0)
+    assert load(write(tmp_path, GOOD + 'every = "30s"\n')).rules[0].every_s == 30
     assert [(lv.name, lv.severity, lv.threshold, lv.clear) for lv in rule.levels] == [
         ("alert", 2, 75.0, 70.0)]
 
@@ -154,6 +155,9 @@ BAD = [
      6, "count rules count incident reports"),
     ("dwell without a ladder", GOOD + 'dwell = "5m"\n', 11,
      "'dwell' applies only to ladders"),
+    ("every longer than the window", GOOD + 'every = "15m"\n', 11,
+     "'every' (900 s) must not be longer than the window (600 s)"),
+    ("every not a duration", GOOD + 'every = "often"\n', 11, "'every': bad duration 'often'"),
     ("rules as a single table", GOOD.replace("[[rule]]", "[rule]"), 1,
      "write [[rule]] (an array of tables), not [rule]"),
     ("unknown top-level table", GOOD + "\n[[rules]]\nid = 'x'\n", 12,

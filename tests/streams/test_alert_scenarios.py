@@ -48,11 +48,12 @@ class Scenario:
         self.rules = Rules(rule_loader(city)(path).rules, tuple(silences))
         self.store, self.city, self.state, self.offset = store, city, RuleState(), 0
 
-    def minute(self, m: int, *events: tuple[str, dict]) -> None:
+    def minute(self, m: int, *events: tuple[str, dict], seconds: int = 0) -> None:
         messages = []
         for suffix, payload in events:
-            body = {"id": f"{suffix}-{m}-{self.offset}",
-                    "ts": int((T0 + timedelta(minutes=m)).timestamp() * 1000), **payload}
+            ts = T0 + timedelta(minutes=m, seconds=seconds)
+            body = {"id": f"{suffix}-{m}-{self.offset}", "ts": int(ts.timestamp() * 1000),
+                    **payload}
             messages.append(RawMessage(f"onegrid.{suffix}", 0, self.offset, b"k",
                                        json.dumps(body).encode(), suffix))
             self.offset += 1
@@ -271,3 +272,52 @@ def test_evidence_of_a_parent_cell_region_or_station_alert_is_the_readings_insid
         (state, ["environment-1-1"], [88.0]) for state in ("firing", "pending")]
     if "sensor" in where:  # per device: the station is the key
         assert store.scalar("SELECT DISTINCT key FROM alert_transitions") == "SH-N-JA"
+
+
+MAX_RULE = """
+[[rule]]
+id = "pm25-max"
+kind = "threshold"
+title_zh = "PM2.5"
+title_en = "PM2.5"
+metric = "pm25"
+stat = "max"
+window = "2m"
+threshold = 75
+clear = 70
+{every}
+"""
+
+
+@pytest.mark.parametrize("every, expected", [
+    ("", [(1, "firing"), (1, "pending"), (3, "resolved")]),
+    # Decided at minutes 0, 2 and 4 only: the first decisions on or past each 2 minutes.
+    ('every = "2m"', [(2, "firing"), (2, "pending"), (4, "resolved")]),
+])
+def test_a_rule_with_every_changes_state_only_at_its_decisions(
+        store, demo_city, tmp_path, every, expected):
+    s = Scenario(store, demo_city, tmp_path, MAX_RULE.format(every=every))
+    for m, value in enumerate([50, 80, 50, 50, 50, 50]):
+        s.minute(m, station(value))
+    assert [c[:2] for c in s.changes()] == expected
+
+
+def test_a_count_rule_not_due_counts_in_full_at_its_next_decision(store, demo_city, tmp_path):
+    # Two of the three reports come in a decision the rule skips, in the same minute (so
+    # the same window start): counting only near the reports since the decision before
+    # would miss them.
+    centre = h3.latlng_to_cell(LAT, LNG, 10)
+    ring = sorted(h3.grid_ring(centre, 1))[:2]
+    s = Scenario(store, demo_city, tmp_path, CLUSTER_RULE + 'every = "30s"\n')
+
+    def report(cell: str) -> tuple[str, dict]:
+        lat, lng = h3.cell_to_latlng(cell)
+        return "incident", {"lat": lat, "lng": lng, "category": "street_vending",
+                            "source": "hotline"}
+
+    s.minute(5, report(centre))  # due: the first decision
+    s.minute(5, *(report(c) for c in ring), seconds=15)  # not due: still before 5:30
+    assert s.changes() == []
+    # A report far away moves the clock (the incident watermark) past 5:30: due.
+    s.minute(5, report(sorted(h3.grid_ring(centre, 8))[0]), seconds=35)
+    assert [c for c in s.changes() if c[1] == "firing"] == [(5, "firing", "alert")]
