@@ -357,9 +357,9 @@ def attach_evidence(cur: duckdb.DuckDBPyConnection, rule: Rule,
     with gstore.registered(cur, "evidence_places", places):
         since = _evidence_since(cur, rule, column, start, end)
     # An alert the minute statistics know no readings of is looked up over its window.
-    places = places.append_column("since", pa.array(
-        [since.get(a, start) for a in pairs["alert_id"]], pa.timestamp("us", tz="UTC")))
-    earliest = min(since.get(a, start) for a in pairs["alert_id"])
+    since_of = [since.get(a, start) for a in pairs["alert_id"]]
+    places = places.append_column("since", pa.array(since_of, pa.timestamp("us", tz="UTC")))
+    earliest = min(since_of)
     with gstore.registered(cur, "evidence_places", places):
         rows = cur.execute(
             f"SELECT p.alert_id, list(e.id ORDER BY e.ts DESC, e.id)[1:{EVIDENCE_LIMIT}], "
