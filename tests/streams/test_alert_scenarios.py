@@ -153,14 +153,19 @@ ring = 1
 """
 
 
+def report(cell: str) -> tuple[str, dict]:
+    """A hotline report of street vending at the centre of `cell`."""
+    lat, lng = h3.cell_to_latlng(cell)
+    return "incident", {"lat": lat, "lng": lng, "category": "street_vending",
+                        "source": "hotline"}
+
+
 def test_three_reports_in_neighbouring_cells_make_one_cluster_alert(store, demo_city, tmp_path):
     centre = h3.latlng_to_cell(LAT, LNG, 10)
     cells = [centre, *sorted(h3.grid_ring(centre, 1))[:2]]
     s = Scenario(store, demo_city, tmp_path, CLUSTER_RULE)
     for m, cell in enumerate(cells):
-        lat, lng = h3.cell_to_latlng(cell)
-        s.minute(m, ("incident", {"lat": lat, "lng": lng, "category": "street_vending",
-                                  "source": "hotline"}))
+        s.minute(m, report(cell))
     firing = [c for c in s.changes() if c[1] == "firing"]
     assert firing == [(2, "firing", "alert")]
     evidence = store.query("SELECT evidence FROM alerts").to_pylist()[0]["evidence"]
@@ -309,12 +314,6 @@ def test_a_count_rule_not_due_counts_in_full_at_its_next_decision(store, demo_ci
     centre = h3.latlng_to_cell(LAT, LNG, 10)
     ring = sorted(h3.grid_ring(centre, 1))[:2]
     s = Scenario(store, demo_city, tmp_path, CLUSTER_RULE + 'every = "30s"\n')
-
-    def report(cell: str) -> tuple[str, dict]:
-        lat, lng = h3.cell_to_latlng(cell)
-        return "incident", {"lat": lat, "lng": lng, "category": "street_vending",
-                            "source": "hotline"}
-
     s.minute(5, report(centre))  # due: the first decision
     s.minute(5, *(report(c) for c in ring), seconds=15)  # not due: still before 5:30
     assert s.changes() == []
