@@ -44,6 +44,9 @@ def test_the_first_tick_sends_polygons_and_the_next_only_values(dash_ctx, actor)
     n = len(first.hex_data["features"])
     assert n > 50 and len(first.hex_hideout["v"]) == n
     assert any(v > 0 for v in first.hex_hideout["v"])
+    # What is sent carries its digest: the page reads back what it holds (hexmap.track_drawn).
+    assert first.hex_data["digest"] == first.digest
+    assert {m["digest"] for m in first.markers.values()} == {first.marker_digest}
     again = page.map_update(dash_ctx, cc, "events", 60, ["alerts"], CITY_VIEW, "zh",
                             first.digest, first.marker_digest)
     assert again.hex_data is None and again.digest == first.digest

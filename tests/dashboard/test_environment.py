@@ -285,6 +285,32 @@ def test_a_slider_step_moves_only_the_charts_hour_line(dash_ctx):
     assert ops[0]["params"]["value"]["x0"].hour == 8  # the hour ending 08:00 Shanghai
 
 
+def test_the_chart_moves_only_its_hour_line_when_the_browser_shows_that_series(air_ctx,
+                                                                              actor):
+    eo = actor("EO-01")
+    first, shows = page.chart_update(air_ctx, eo, air_data.HAZE_STATION, "aqi", "1h", None,
+                                     23, "zh", None)
+    assert not isinstance(first, Patch) and first.data and shows
+    moved, kept = page.chart_update(air_ctx, eo, air_data.HAZE_STATION, "aqi", "1h", None,
+                                    10, "zh", shows)
+    assert isinstance(moved, Patch) and kept is no_update
+    # What the browser shows differs (another language, or a response Dash dropped left
+    # it on the hint): the whole series is drawn again.
+    for other in ([*shows[:4], "en"], None):
+        again, now = page.chart_update(air_ctx, eo, air_data.HAZE_STATION, "aqi", "1h", None,
+                                       10, "zh", other)
+        assert not isinstance(again, Patch) and again.data and now == shows
+    hint, none = page.chart_update(air_ctx, eo, None, "aqi", "1h", None, 10, "zh", shows)
+    assert not isinstance(hint, Patch) and hint.data == () and none is None
+
+
+def test_every_map_layer_sent_carries_the_digest_the_page_reads_back(dash_ctx, actor):
+    step = page.map_step(dash_ctx, actor("EO-01"), "aqi", "1h", 23, None, "zh", None)
+    assert step.hex_data["digest"] == step.drawn["cells"]
+    assert step.estimate_data["digest"] == step.drawn["estimates"]
+    assert step.station_data["digest"] == step.drawn["stations"]
+
+
 def test_clicking_a_station_or_its_cell_picks_it_inside_the_region_only(dash_ctx, actor):
     badge = {"properties": {"kind": "station", "id": "SH-M-HP1"}}
     assert page.picked_station(dash_ctx, actor("EO-02"), badge) == "SH-M-HP1"

@@ -22,13 +22,14 @@ The JavaScript that styles features is `assets/onegrid_map.js`.
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 import dash_leaflet as dl
 import numpy as np
-from dash import html
+from dash import Dash, Input, Output, html
 from h3.api import basic_int as h3i
 
 from onegrid.geo.cells import cells_to_parent
@@ -162,6 +163,34 @@ def cells_digest(res: int, cells: Sequence[int]) -> str:
     """Return a short digest of which cells are drawn, so unchanged polygons are not re-sent."""
     data = np.asarray(cells, dtype=np.uint64).tobytes()
     return f"{res}:" + hashlib.blake2b(data, digest_size=8).hexdigest()
+
+
+def with_digest(data: dict[str, Any], digest: str) -> dict[str, Any]:
+    """Return a layer's FeatureCollection carrying `digest` (a GeoJSON foreign member that
+    Leaflet ignores), so the page can read back which polygons or points it holds."""
+    return {**data, "digest": digest}
+
+
+def track_drawn(app: Dash, store_id: str, layers: Mapping[str, str]) -> None:
+    """Keep `store_id` holding {key: digest} of the data each layer (key -> layer id) holds
+    in the browser, read back from the layers in a clientside callback.
+
+    Why not have the server callback write the store beside the data: Dash applies a
+    response to whatever component has the id when it lands. A response from a page that
+    was just drawn again (a language switch, a clock tick in flight) then sets the store
+    to "polygons sent" over the new page's empty layers, and the map stays blank until the
+    cells change. Read back from the layers, the store can only ever say what is there.
+    """
+    keys = json.dumps(list(layers))
+    app.clientside_callback(
+        f"""function () {{
+            var keys = {keys}, found = {{}};
+            for (var i = 0; i < keys.length; i++) {{
+                found[keys[i]] = (arguments[i] && arguments[i].digest) || null;
+            }}
+            return found;
+        }}""",
+        Output(store_id, "data"), [Input(layer_id, "data") for layer_id in layers.values()])
 
 
 def city_cells_in_view(city_cells: np.ndarray, lat: np.ndarray, lng: np.ndarray, res: int,

@@ -206,7 +206,9 @@ def _home_view(ctx: DashboardContext) -> tuple[tuple[float, float], float]:
 @dataclass(frozen=True)
 class MapTick:
     """What one tick changes on the map. `hex_data` and a marker layer's data are None
-    when the browser already has them (only the values in `hex_hideout` go then)."""
+    when the browser already has them (only the values in `hex_hideout` go then). The
+    data carry their digest (`digest`, `marker_digest`), which `hexmap.track_drawn`
+    reads back into the page's DRAWN store."""
 
     hex_data: dict[str, Any] | None
     hex_hideout: dict[str, Any]
@@ -249,9 +251,11 @@ def map_update(ctx: DashboardContext, actor: Actor, measure: str | None, window_
         for kind in MARKER_LAYERS}
     marker_digest = content_digest(markers)
     return MapTick(
-        hex_data=None if digest == drawn else hexmap.cells_to_geojson(cells),
+        hex_data=None if digest == drawn
+        else hexmap.with_digest(hexmap.cells_to_geojson(cells), digest),
         hex_hideout=hideout, digest=digest,
-        markers=markers if marker_digest != markers_drawn else dict.fromkeys(markers),
+        markers={k: hexmap.with_digest(m, marker_digest) for k, m in markers.items()}
+        if marker_digest != markers_drawn else dict.fromkeys(markers),
         marker_digest=marker_digest,
         legend=hexmap.legend(measure, hideout["max"], label))
 
@@ -513,7 +517,8 @@ def acknowledge(ctx: DashboardContext, actor: Actor, alert_id: str, lang: str
 
 def register(app: Dash, ctx: DashboardContext) -> None:
     """Attach the command map's callbacks to `app`."""
-    lang_in = Input(ids.LANGUAGE, "value")
+    # Read, not listened to: a language switch draws the whole page again (`app.render`).
+    lang_state = State(ids.LANGUAGE, "value")
 
     @user_callback(app, ctx, [Output(VIEW, "data")],
                    [Input(MAP, "zoom"), Input(MAP, "bounds"), State(VIEW, "data")],
@@ -524,22 +529,25 @@ def register(app: Dash, ctx: DashboardContext) -> None:
 
     map_outputs = [Output(HEX, "data"), Output(HEX, "hideout"),
                    *[Output(m, "data") for m in MARKERS.values()],
-                   Output(DRAWN, "data"), Output(LEGEND, "children"), Output(ERROR, "children")]
+                   Output(LEGEND, "children"), Output(ERROR, "children")]
 
     @user_callback(app, ctx, map_outputs,
                    [Input(ids.TICK, "n_intervals"), Input(MEASURE, "value"),
                     Input(WINDOW, "value"), Input(LAYERS, "value"), Input(VIEW, "data"),
-                    lang_in, State(DRAWN, "data")],
+                    lang_state, State(DRAWN, "data")],
                    fallback=lambda: (*[no_update] * (len(map_outputs) - 1), text("zh", "error")))
     def refresh_map(actor, _tick, measure, window, layers, view_data, lang, drawn):
         drawn = drawn or {}
+        # The marker layers go together, so they hold one digest unless one was lost.
+        held = {drawn.get(k) for k in MARKERS}
         tick = map_update(ctx, actor, measure, window, layers, view_data, lang,
-                          drawn.get("cells"), drawn.get("markers"))
+                          drawn.get("cells"), held.pop() if len(held) == 1 else None)
         marker_data = [no_update if tick.markers[k] is None else tick.markers[k]
                        for k in MARKERS]
         return (no_update if tick.hex_data is None else tick.hex_data, tick.hex_hideout,
-                *marker_data, {"cells": tick.digest, "markers": tick.marker_digest},
-                tick.legend, "")
+                *marker_data, tick.legend, "")
+
+    hexmap.track_drawn(app, DRAWN, {"cells": HEX, **MARKERS})
 
     @user_callback(app, ctx, [*[Output(b, "hideout") for b in BOUNDARIES.values()],
                               *[Output(b, "data") for b in BOUNDARIES.values()],
@@ -551,7 +559,7 @@ def register(app: Dash, ctx: DashboardContext) -> None:
 
     @user_callback(app, ctx, [Output(STATUS, "children"), Output(QUEUE, "data"),
                               Output(QUEUE_DIGEST, "data")],
-                   [Input(ids.TICK, "n_intervals"), lang_in, State(QUEUE_DIGEST, "data"),
+                   [Input(ids.TICK, "n_intervals"), lang_state, State(QUEUE_DIGEST, "data"),
                     State(QUEUE, "data")])
     def refresh_side(actor, _tick, lang, digest, shown):
         return side_update(ctx, actor, lang, digest, shown)
@@ -578,12 +586,12 @@ def register(app: Dash, ctx: DashboardContext) -> None:
     @user_callback(app, ctx, [Output(PICKED, "children"), Output(DETAILS_BUTTON, "disabled"),
                               Output(ACK_BUTTON, "disabled"), Output(OPEN_BUTTON, "disabled"),
                               Output(OPEN_BUTTON, "children")],
-                   [Input(PICK, "data"), lang_in, Input(QUEUE_DIGEST, "data")])
+                   [Input(PICK, "data"), lang_state, Input(QUEUE_DIGEST, "data")])
     def bar(actor, picked, lang, _queue):
         return action_bar(ctx, actor, picked, lang or "zh")
 
     @user_callback(app, ctx, [Output(DETAIL, "children"), Output(DETAIL_DIGEST, "data")],
-                   [Input(PICK, "data"), Input(ids.TICK, "n_intervals"), lang_in,
+                   [Input(PICK, "data"), Input(ids.TICK, "n_intervals"), lang_state,
                     State(WINDOW, "value"), State(DETAIL_DIGEST, "data"),
                     State(DETAIL, "children")])
     def detail(actor, picked, _tick, lang, window, digest, shown):
@@ -594,14 +602,14 @@ def register(app: Dash, ctx: DashboardContext) -> None:
     @user_callback(app, ctx, [Output(TARGET, "children"), Output(CATEGORY, "options"),
                               Output(CATEGORY, "value"), Output(DEPT, "options"),
                               Output(DEPT, "value")],
-                   [Input(PICK, "data"), lang_in])
+                   [Input(PICK, "data"), lang_state])
     def form(actor, picked, lang):
         return form_for(ctx, actor, picked, lang or "zh")
 
     @user_callback(app, ctx, [Output(CHECK, "children"), Output(CHECK, "className"),
                               Output(SEND, "disabled")],
                    [Input(DEPT, "value"), Input(CATEGORY, "value"), Input(OVERRIDE, "value"),
-                    Input(REASON, "value"), State(PICK, "data"), lang_in])
+                    Input(REASON, "value"), State(PICK, "data"), lang_state])
     def check(actor, dept, category, override, reason, picked, lang):
         return check_dispatch(ctx, actor, picked, dept, category, override, reason,
                               lang or "zh")

@@ -73,13 +73,14 @@ DRAWN: Final = "env-drawn"
 ANCHOR: Final = "env-anchor"
 STATION: Final = "env-station"
 CHART: Final = "env-chart"
+CHART_SHOWS: Final = "env-chart-shows"
 EXCEED: Final = "env-exceed"
 CSV: Final = "env-csv"
 GEOJSON: Final = "env-geojson"
 DOWNLOAD: Final = "env-download"
 IDS: Final = (MAP, HEX, STATIONS, ESTIMATES, LAYERS, *BOUNDARIES.values(), MEASURE, WINDOW,
               SLIDER, PLAY, PLAYER, STEP, NOTE, LEGEND, ERROR, DRAWN, ANCHOR, STATION, CHART,
-              EXCEED, CSV, GEOJSON, DOWNLOAD, *episodes.IDS)
+              CHART_SHOWS, EXCEED, CSV, GEOJSON, DOWNLOAD, *episodes.IDS)
 
 LAST: Final = player.LAST
 play = player.play  # the player's decisions, named here as the page's callbacks use them
@@ -157,7 +158,8 @@ def layout(ctx: DashboardContext, actor: Actor, lang: str, path: str) -> html.Di
         exports,
         html.Div(dcc.Loading(html.Div(id=EXCEED)), className="og-panel",
                  style={"overflowX": "auto", "marginTop": "8px"}),
-        dcc.Store(id=DRAWN), dcc.Store(id=ANCHOR, data=end.isoformat()),
+        dcc.Store(id=DRAWN), dcc.Store(id=CHART_SHOWS),
+        dcc.Store(id=ANCHOR, data=end.isoformat()),
         dcc.Interval(id=PLAYER, interval=PLAY_MS, disabled=True, n_intervals=0),
     ])
 
@@ -168,7 +170,9 @@ def layout(ctx: DashboardContext, actor: Actor, lang: str, path: str) -> html.Di
 class MapStep:
     """What one step changes on the map. `hex_data`, `estimate_data` and `station_data`
     are None when the browser already has them (then only the values in the hideouts
-    go); `drawn` says what it has: {"cells", "estimates", "stations": digest}."""
+    go); `drawn` says what it holds after this step: {"cells", "estimates", "stations":
+    digest}, each also carried in the layer's data and read back into the page's DRAWN
+    store by `hexmap.track_drawn`."""
 
     hex_data: dict[str, Any] | None
     hex_hideout: dict[str, Any]
@@ -206,14 +210,15 @@ def map_step(ctx: DashboardContext, actor: Actor, measure: str | None, window: s
     note = "" if valid or window == "1h" else W(lang, "invalid",
                                                   window=W(lang, f"window_{window}"))
     return MapStep(
-        hex_data=None if now["cells"] == drawn.get("cells") else hexmap.cells_to_geojson(cells),
+        hex_data=None if now["cells"] == drawn.get("cells")
+        else hexmap.with_digest(hexmap.cells_to_geojson(cells), now["cells"]),
         hex_hideout=hideout,
         estimate_data=None if now["estimates"] == drawn.get("estimates")
-        else estimated_cells(where.cells),
+        else hexmap.with_digest(estimated_cells(where.cells), now["estimates"]),
         estimate_hideout=view.estimate_hideout(guess.layer.index_of(measure)[:, 0], measure,
                                                window, lang, "estimates" in shown),
         station_data=None if now["stations"] == drawn.get("stations")
-        else view.station_points(stations),
+        else hexmap.with_digest(view.station_points(stations), now["stations"]),
         station_hideout=view.station_hideout(stations, layer.value_of(measure)[:, step],
                                              layer.index_of(measure)[:, step], measure,
                                              window, lang),
@@ -238,6 +243,25 @@ def series(ctx: DashboardContext, actor: Actor, station_id: str | None, measure:
     lang, measure, window, step = choices(lang, measure, window, step)
     return side.series_chart(ctx, actor, station_id, lang, measure, window, step,
                              reads.anchor_of(ctx, anchor))
+
+
+def chart_update(ctx: DashboardContext, actor: Actor, station_id: str | None,
+                 measure: str | None, window: str | None, anchor: str | None, step: int | None,
+                 lang: str | None, shows: list | None) -> tuple[Any, Any]:
+    """Return (the chart's figure, or a patch moving only its hour line; what the chart
+    then shows, or no_update).
+
+    The patch goes only when the browser's chart already shows this station, layer,
+    window, hours and language (`shows`, written together with the figure it describes).
+    Deciding on what triggered the call is not enough: Dash drops a request still running
+    when the same callback is asked again, so a station picked while the player moves the
+    slider would otherwise never have its series drawn, only hour lines patched onto the
+    hint chart.
+    """
+    key = [station_id, measure, window, anchor, lang] if station_id else None
+    if key is not None and shows == key:
+        return side.chart_step(ctx, window, anchor, step), no_update
+    return series(ctx, actor, station_id, measure, window, anchor, step, lang), key
 
 
 def exceedance_list(ctx: DashboardContext, actor: Actor, measure: str | None,
@@ -280,25 +304,30 @@ def picked_station(ctx: DashboardContext, actor: Actor, feature: dict | None,
 def register(app: Dash, ctx: DashboardContext) -> None:
     """Attach the environment page's callbacks to `app` (the episodes list's own in
     `environment_episodes.register`)."""
-    lang_in = Input(ids.LANGUAGE, "value")
+    # The language is read, never listened to: a switch draws the whole page again
+    # (`app.render`), and listening too would send every callback twice, the old page's
+    # copy racing the new page's.
+    lang_state = State(ids.LANGUAGE, "value")
     choice = [Input(MEASURE, "value"), Input(WINDOW, "value")]
     replay_in = Input(episodes.REPLAY, "data")
 
     @user_callback(app, ctx, [Output(HEX, "data"), Output(HEX, "hideout"),
                               Output(ESTIMATES, "data"), Output(ESTIMATES, "hideout"),
                               Output(STATIONS, "data"), Output(STATIONS, "hideout"),
-                              Output(DRAWN, "data"), Output(STEP, "children"),
-                              Output(NOTE, "children"), Output(ERROR, "children")],
-                   [*choice, Input(SLIDER, "value"), Input(ANCHOR, "data"), lang_in,
-                    Input(LAYERS, "value"), State(DRAWN, "data")],
-                   fallback=lambda: (*[no_update] * 9, text("zh", "error")))
-    def refresh_map(actor, measure, window, step, anchor, lang, shown, drawn):
+                              Output(STEP, "children"), Output(NOTE, "children"),
+                              Output(ERROR, "children")],
+                   [*choice, Input(SLIDER, "value"), Input(ANCHOR, "data"),
+                    Input(LAYERS, "value"), lang_state, State(DRAWN, "data")],
+                   fallback=lambda: (*[no_update] * 8, text("zh", "error")))
+    def refresh_map(actor, measure, window, step, anchor, shown, lang, drawn):
         found = map_step(ctx, actor, measure, window, step, anchor, lang, drawn, shown or [])
         return (no_update if found.hex_data is None else found.hex_data, found.hex_hideout,
                 no_update if found.estimate_data is None else found.estimate_data,
                 found.estimate_hideout,
                 no_update if found.station_data is None else found.station_data,
-                found.station_hideout, found.drawn, found.label, found.note, "")
+                found.station_hideout, found.label, found.note, "")
+
+    hexmap.track_drawn(app, DRAWN, {"cells": HEX, "estimates": ESTIMATES, "stations": STATIONS})
 
     @user_callback(app, ctx, [Output(SLIDER, "value"), Output(PLAYER, "disabled"),
                               Output(PLAY, "children")],
@@ -324,18 +353,15 @@ def register(app: Dash, ctx: DashboardContext) -> None:
             return picked_station(ctx, actor, None, replay)
         return picked_station(ctx, actor, station_click if trigger == STATIONS else cell_click)
 
-    @user_callback(app, ctx, [Output(CHART, "figure")],
-                   [Input(STATION, "value"), *choice, Input(ANCHOR, "data"), lang_in,
-                    Input(SLIDER, "value")])
-    def chart(actor, station_id, measure, window, anchor, lang, step):
-        # Only the slider moved: move the hour line. A replay moves the slider together
-        # with the station and the hours, and then the chart is drawn again.
-        if set(dash_ctx.triggered_prop_ids) == {f"{SLIDER}.value"} and station_id:
-            return side.chart_step(ctx, window, anchor, step)
-        return series(ctx, actor, station_id, measure, window, anchor, step, lang)
+    @user_callback(app, ctx, [Output(CHART, "figure"), Output(CHART_SHOWS, "data")],
+                   [Input(STATION, "value"), *choice, Input(ANCHOR, "data"),
+                    Input(SLIDER, "value"), lang_state, State(CHART_SHOWS, "data")])
+    def chart(actor, station_id, measure, window, anchor, step, lang, shows):
+        return chart_update(ctx, actor, station_id, measure, window, anchor, step, lang,
+                            shows)
 
     @user_callback(app, ctx, [Output(EXCEED, "children")],
-                   [*choice, Input(ANCHOR, "data"), lang_in],
+                   [*choice, Input(ANCHOR, "data"), lang_state],
                    fallback=lambda: html.Div(text("zh", "error"), className="og-error"))
     def exceed(actor, measure, window, anchor, lang):
         return exceedance_list(ctx, actor, measure, window, anchor, lang)

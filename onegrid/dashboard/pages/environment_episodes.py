@@ -207,13 +207,14 @@ def choose(ctx: DashboardContext, actor: Actor, trigger: str | None,
 def register(app: Dash, ctx: DashboardContext, layers_in: Input) -> None:
     """Attach the episodes list's callbacks: the list (refreshed live, sent only when it
     changed), the pick, the replayed episode's candidates and the sources layer."""
-    lang_in = Input(ids.LANGUAGE, "value")
+    # Read, not listened to: a language switch draws the whole page again (`app.render`).
+    lang_state = State(ids.LANGUAGE, "value")
 
     @user_callback(app, ctx, [Output(EPISODES, "data"), Output(EPISODES, "columns"),
                               Output(EP_NOTE, "children"), Output(EP_DIGEST, "data")],
                    [Input(EP_POLLUTANT, "value"), Input(EP_DISTRICT, "value"),
                     Input(EP_ONGOING, "value"), Input(EP_DATES, "start_date"),
-                    Input(EP_DATES, "end_date"), lang_in, Input(ids.TICK, "n_intervals"),
+                    Input(EP_DATES, "end_date"), lang_state, Input(ids.TICK, "n_intervals"),
                     State(EP_DIGEST, "data")],
                    fallback=lambda: (no_update, no_update, text("zh", "error"), no_update))
     def refresh_list(actor, pollutant, district, ongoing, since, until, lang, _tick, digest):
@@ -233,11 +234,11 @@ def register(app: Dash, ctx: DashboardContext, layers_in: Input) -> None:
     @user_callback(app, ctx, [Output(REPLAY_LINE, "children"), Output(CANDIDATES, "children"),
                               Output(SOURCES, "hideout"), Output(FOCUS, "data"),
                               Output(LIVE, "style")],
-                   [Input(REPLAY, "data"), lang_in])
+                   [Input(REPLAY, "data"), lang_state])
     def show_picked(actor, replay, lang):
         line, panel, hideout, focus = picked(ctx, actor, replay, lang)
         return line, panel, hideout, focus, {} if line else {"display": "none"}
 
-    @user_callback(app, ctx, [Output(SOURCES, "data")], [layers_in, lang_in])
+    @user_callback(app, ctx, [Output(SOURCES, "data")], [layers_in, lang_state])
     def show_sources(actor, shown, lang):
         return sources_data(ctx, actor, shown, lang)

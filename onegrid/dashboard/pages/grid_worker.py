@@ -185,11 +185,12 @@ def _workers_only(actor: Actor) -> None:
 def register(app: Dash, ctx: DashboardContext) -> None:
     """Attach the page's callbacks to `app`, and the route that serves photos."""
     media.install(app.server, ctx.media_dir)
-    lang_in, lang_state = Input(ids.LANGUAGE, "value"), State(ids.LANGUAGE, "value")
+    # Read, not listened to: a language switch draws the whole page again (`app.render`).
+    lang_state = State(ids.LANGUAGE, "value")
     dup = {"allow_duplicate": True}
 
     @user_callback(app, ctx, [Output(TASKS, "children"), Output(TASKS_DIGEST, "data")],
-                   [Input(ids.TICK, "n_intervals"), lang_in, State(TASKS_DIGEST, "data")],
+                   [Input(ids.TICK, "n_intervals"), lang_state, State(TASKS_DIGEST, "data")],
                    fallback=lambda: (html.Div(text("zh", "error"), className="og-error"),
                                      None))
     def refresh_tasks(actor, _tick, lang, digest):
@@ -197,7 +198,7 @@ def register(app: Dash, ctx: DashboardContext) -> None:
         return tasks.task_update(ctx, actor, lang or "zh", digest)
 
     @user_callback(app, ctx, [Output(VERIFY, "children"), Output(VERIFY_DIGEST, "data")],
-                   [Input(ids.TICK, "n_intervals"), lang_in, State(VERIFY_DIGEST, "data")],
+                   [Input(ids.TICK, "n_intervals"), lang_state, State(VERIFY_DIGEST, "data")],
                    fallback=lambda: (html.Div(text("zh", "error"), className="og-error"),
                                      None))
     def refresh_verify(actor, _tick, lang, digest):
@@ -275,13 +276,14 @@ def register(app: Dash, ctx: DashboardContext) -> None:
 
 
 def _register_report(app: Dash, ctx: DashboardContext) -> None:
-    lang_in, lang_state = Input(ids.LANGUAGE, "value"), State(ids.LANGUAGE, "value")
+    # Read, not listened to: a language switch draws the whole page again (`app.render`).
+    lang_state = State(ids.LANGUAGE, "value")
     dup = {"allow_duplicate": True}
     app.clientside_callback(_LOCATE_JS, Output(LOCATION, "data"), Input(TABS, "value"),
                             Input(LOCATE, "n_clicks"))
 
     @user_callback(app, ctx, [Output(LOCATION_TEXT, "children")],
-                   [Input(LOCATION, "data"), lang_in])
+                   [Input(LOCATION, "data"), lang_state])
     def where(actor, location, lang):
         _workers_only(actor)
         return patrol.location_text(ctx, actor, location, lang or "zh")

@@ -236,7 +236,7 @@ def picked(values: list | None) -> list[str]:
 
 def register(app: Dash, ctx: DashboardContext) -> None:
     """Attach the supervision page's callbacks to `app`."""
-    lang_in = Input(ids.LANGUAGE, "value")
+    # Read, not listened to: a language switch draws the whole page again (`app.render`).
     lang_state = State(ids.LANGUAGE, "value")
     app.clientside_callback(_KPI_CLOCK, Output(KPI_TICK, "data"),
                             Input(ids.TICK, "n_intervals"), prevent_initial_call=True)
@@ -249,7 +249,7 @@ def register(app: Dash, ctx: DashboardContext) -> None:
                               Output(KPI_HINT, "children"), Output(KPI_DIGEST, "data")],
                    [Input(KPI_TICK, "data"), Input(PERIOD, "value"),
                     Input(GROUP, "value"), Input(SORT, "data"), Input(REFRESH, "n_clicks"),
-                    lang_in, State(KPI_DIGEST, "data")],
+                    lang_state, State(KPI_DIGEST, "data")],
                    fallback=lambda: (no_update, no_update, no_update,
                                      html.Div(text("zh", "error"), className="og-error"),
                                      no_update, None))
@@ -269,7 +269,7 @@ def register(app: Dash, ctx: DashboardContext) -> None:
 
     @user_callback(app, ctx, [Output(OVERDUE_COUNT, "children"), Output(OVERDUE, "children"),
                               Output(SHOWN, "data"), Output(OVERDUE_DIGEST, "data")],
-                   [Input(ids.TICK, "n_intervals"), lang_in, State(SELECTED, "data"),
+                   [Input(ids.TICK, "n_intervals"), lang_state, State(SELECTED, "data"),
                     State(OVERDUE_DIGEST, "data")],
                    fallback=lambda: (no_update, html.Div(text("zh", "error"),
                                                          className="og-error"), no_update, None))
@@ -289,7 +289,7 @@ def register(app: Dash, ctx: DashboardContext) -> None:
 
     @user_callback(app, ctx, [Output(CHECK, "children"), Output(CHECK, "className"),
                               Output(PRESS, "disabled")],
-                   [Input(SELECTED, "data"), Input(REASON, "value"), lang_in])
+                   [Input(SELECTED, "data"), Input(REASON, "value"), lang_state])
     def check(actor, selected, reason, lang):
         return presses.check(ctx, actor, selected or [], reason, lang or "zh")
 
@@ -321,13 +321,13 @@ def register(app: Dash, ctx: DashboardContext) -> None:
         return presses.describe(ctx, lang or "zh", waiting)
 
     @user_callback(app, ctx, [Output(AUDIT, "children"), Output(AUDIT_DIGEST, "data")],
-                   [Input(ids.TICK, "n_intervals"), lang_in, State(AUDIT_DIGEST, "data")],
+                   [Input(ids.TICK, "n_intervals"), lang_state, State(AUDIT_DIGEST, "data")],
                    fallback=lambda: (html.Div(text("zh", "error"), className="og-error"), None))
     def refresh_audit(actor, _tick, lang, digest):
         return audit_update(ctx, actor, lang or "zh", digest)
 
     @user_callback(app, ctx, [Output(CHAIN, "children"), Output(CHAIN, "className")],
-                   [Input(VERIFY, "n_clicks"), lang_in],
+                   [Input(VERIFY, "n_clicks"), lang_state],
                    fallback=lambda: (text("zh", "error"), "og-status-line og-refused"))
     def verify(actor, _clicks, lang):
         return chain_update(ctx, actor, lang or "zh")
