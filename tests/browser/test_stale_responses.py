@@ -16,15 +16,18 @@ _BADGES = "document.querySelectorAll('.og-station-badge').length"
 _CHART = f"document.querySelector('#{env.CHART} .js-plotly-plot')"
 _TITLE = f"((({_CHART} || {{}}).layout || {{}}).title || {{}}).text || ''"
 # Wraps the page's fetch: while window.ogHold(outputs) says so, a callback's response is
-# kept in window.ogHeld until the test releases it.
+# kept in window.ogHeld until the test releases it; window.ogDelay(outputs) gives the
+# milliseconds by which to delay it.
 _HOLD = """() => {
-  window.ogHeld = []; window.ogHold = null;
+  window.ogHeld = []; window.ogHold = null; window.ogDelay = null;
   const fetched = window.fetch;
   window.fetch = function (url, options) {
     const answer = fetched.apply(this, arguments);
     const outputs = String((options && options.body) || "").split('"outputs"')[0];
-    if (!window.ogHold || !String(url).includes("_dash-update-component")
-        || !window.ogHold(outputs)) { return answer; }
+    if (!String(url).includes("_dash-update-component")) { return answer; }
+    const wait = window.ogDelay ? window.ogDelay(outputs) : 0;
+    if (wait) { return answer.then(r => new Promise(done => setTimeout(() => done(r), wait))); }
+    if (!window.ogHold || !window.ogHold(outputs)) { return answer; }
     return answer.then(r => new Promise(done => window.ogHeld.push(
       {outputs: outputs, release: () => done(r)})));
   };
@@ -93,4 +96,24 @@ def test_a_station_picked_while_the_slider_moves_gets_its_series_drawn(page, ser
     page.evaluate("window.ogHeld.forEach(h => h.release())")
     page.click(f"#{env.PLAY}")
     page.wait_for_function(f"({_TITLE}).includes('静安监测站')", timeout=30_000)
+    assert seen["errors"] == []
+
+
+def test_the_player_plays_every_hour_on_a_server_slower_than_its_ticks(page, serve, air_ctx):
+    seen = open_environment(page, serve, air_ctx)
+    # Each map response takes 1.5 s longer: more than the player's tick (PLAY_MS).
+    page.evaluate(f"() => {{ window.ogDelay = o => o.includes('{env.STATIONS}.data') "
+                  f"? {env.PLAY_MS + 500} : 0; }}")
+    first = page.text_content(f"#{env.STEP}")
+    page.click(f"#{env.PLAY}")
+    shown: list[str] = []
+    for _ in range(120):
+        label = page.text_content(f"#{env.STEP}")
+        if label != first and (not shown or shown[-1] != label):
+            shown.append(label)
+        if len(shown) >= 3:
+            break
+        page.wait_for_timeout(250)
+    page.click(f"#{env.PLAY}")
+    assert len(shown) >= 3, shown  # the map moved hour by hour, not frozen until the end
     assert seen["errors"] == []

@@ -285,6 +285,13 @@ def test_a_slider_step_moves_only_the_charts_hour_line(dash_ctx):
     assert ops[0]["params"]["value"]["x0"].hour == 8  # the hour ending 08:00 Shanghai
 
 
+def test_a_tick_moves_on_only_once_the_map_has_drawn_the_sliders_hour():
+    with pytest.raises(PreventUpdate):
+        page.play(page.PLAYER, 5, False, "zh", None, 4)  # the map still shows hour 4
+    assert page.play(page.PLAYER, 5, False, "zh", None, 5) == (6, False, W("zh", "pause"))
+    assert page.play(page.PLAY, 5, False, "zh", None, 4) == (no_update, True, W("zh", "play"))
+
+
 def test_the_chart_moves_only_its_hour_line_when_the_browser_shows_that_series(air_ctx,
                                                                               actor):
     eo = actor("EO-01")

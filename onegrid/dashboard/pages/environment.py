@@ -3,10 +3,11 @@ environmental officer's region, played back hour by hour.
 
 Top, the layer (AQI or one pollutant) and the averaging window (1 h, 8 h or
 24 h running, `queries.air_windows`), and a slider over the last 24 hourly
-steps with play/pause (a `dcc.Interval` moves the slider). Left, the map: the
-stations' res-8 cells on the H3 layer coloured by the (individual) index's
-HJ 633 category, and each station as a badge with its value; a step sends
-only values (the cells' polygons go once). Right, the episodes list and the
+steps with play/pause (a `dcc.Interval` moves the slider, to the next hour
+once the map has drawn this one). Left, the map: the stations' res-8 cells on
+the H3 layer coloured by the (individual) index's HJ 633 category, and each
+station as a badge with its value; a step sends only values (the cells'
+polygons go once). Right, the episodes list and the
 station series (pick a station on the map or in the list) with the GB 3095
 limit lines. Below, CSV and GeoJSON exports of the window's hourly values
 with their data dictionary, and the station-hours above the limits (超标),
@@ -70,6 +71,7 @@ NOTE: Final = "env-note"
 LEGEND: Final = "env-legend"
 ERROR: Final = "env-error"
 DRAWN: Final = "env-drawn"
+DRAWN_STEP: Final = "env-drawn-step"
 ANCHOR: Final = "env-anchor"
 STATION: Final = "env-station"
 CHART: Final = "env-chart"
@@ -79,8 +81,8 @@ CSV: Final = "env-csv"
 GEOJSON: Final = "env-geojson"
 DOWNLOAD: Final = "env-download"
 IDS: Final = (MAP, HEX, STATIONS, ESTIMATES, LAYERS, *BOUNDARIES.values(), MEASURE, WINDOW,
-              SLIDER, PLAY, PLAYER, STEP, NOTE, LEGEND, ERROR, DRAWN, ANCHOR, STATION, CHART,
-              CHART_SHOWS, EXCEED, CSV, GEOJSON, DOWNLOAD, *episodes.IDS)
+              SLIDER, PLAY, PLAYER, STEP, NOTE, LEGEND, ERROR, DRAWN, DRAWN_STEP, ANCHOR,
+              STATION, CHART, CHART_SHOWS, EXCEED, CSV, GEOJSON, DOWNLOAD, *episodes.IDS)
 
 LAST: Final = player.LAST
 play = player.play  # the player's decisions, named here as the page's callbacks use them
@@ -158,7 +160,7 @@ def layout(ctx: DashboardContext, actor: Actor, lang: str, path: str) -> html.Di
         exports,
         html.Div(dcc.Loading(html.Div(id=EXCEED)), className="og-panel",
                  style={"overflowX": "auto", "marginTop": "8px"}),
-        dcc.Store(id=DRAWN), dcc.Store(id=CHART_SHOWS),
+        dcc.Store(id=DRAWN), dcc.Store(id=DRAWN_STEP), dcc.Store(id=CHART_SHOWS),
         dcc.Store(id=ANCHOR, data=end.isoformat()),
         dcc.Interval(id=PLAYER, interval=PLAY_MS, disabled=True, n_intervals=0),
     ])
@@ -183,6 +185,7 @@ class MapStep:
     drawn: dict[str, str]
     label: str
     note: str
+    step: int  # the slider step these values are of
 
 
 def map_step(ctx: DashboardContext, actor: Actor, measure: str | None, window: str | None,
@@ -222,7 +225,7 @@ def map_step(ctx: DashboardContext, actor: Actor, measure: str | None, window: s
         station_hideout=view.station_hideout(stations, layer.value_of(measure)[:, step],
                                              layer.index_of(measure)[:, step], measure,
                                              window, lang),
-        drawn=now, note=note,
+        drawn=now, note=note, step=step,
         label=view.step_label(layer.hours[step], window, ctx.registry.timezone, lang))
 
 
@@ -314,29 +317,29 @@ def register(app: Dash, ctx: DashboardContext) -> None:
     @user_callback(app, ctx, [Output(HEX, "data"), Output(HEX, "hideout"),
                               Output(ESTIMATES, "data"), Output(ESTIMATES, "hideout"),
                               Output(STATIONS, "data"), Output(STATIONS, "hideout"),
-                              Output(STEP, "children"), Output(NOTE, "children"),
-                              Output(ERROR, "children")],
+                              Output(STEP, "children"), Output(DRAWN_STEP, "data"),
+                              Output(NOTE, "children"), Output(ERROR, "children")],
                    [*choice, Input(SLIDER, "value"), Input(ANCHOR, "data"),
                     Input(LAYERS, "value"), lang_state, State(DRAWN, "data")],
-                   fallback=lambda: (*[no_update] * 8, text("zh", "error")))
+                   fallback=lambda: (*[no_update] * 9, text("zh", "error")))
     def refresh_map(actor, measure, window, step, anchor, shown, lang, drawn):
         found = map_step(ctx, actor, measure, window, step, anchor, lang, drawn, shown or [])
         return (no_update if found.hex_data is None else found.hex_data, found.hex_hideout,
                 no_update if found.estimate_data is None else found.estimate_data,
                 found.estimate_hideout,
                 no_update if found.station_data is None else found.station_data,
-                found.station_hideout, found.label, found.note, "")
+                found.station_hideout, found.label, found.step, found.note, "")
 
     hexmap.track_drawn(app, DRAWN, {"cells": HEX, "estimates": ESTIMATES, "stations": STATIONS})
 
     @user_callback(app, ctx, [Output(SLIDER, "value"), Output(PLAYER, "disabled"),
                               Output(PLAY, "children")],
                    [Input(PLAY, "n_clicks"), Input(PLAYER, "n_intervals"), replay_in,
-                    State(SLIDER, "value"), State(PLAYER, "disabled"),
-                    State(ids.LANGUAGE, "value")], prevent_initial_call=True)
-    def move(actor, _clicks, _ticks, replay, step, stopped, lang):
+                    State(SLIDER, "value"), State(PLAYER, "disabled"), lang_state,
+                    State(DRAWN_STEP, "data")], prevent_initial_call=True)
+    def move(actor, _clicks, _ticks, replay, step, stopped, lang, drawn_step):
         return play(dash_ctx.triggered_id, step, stopped, lang,
-                    episodes.replay_steps(ctx, replay))
+                    episodes.replay_steps(ctx, replay), drawn_step)
 
     @user_callback(app, ctx, [Output(ANCHOR, "data"), Output(SLIDER, "marks")],
                    [Input(ids.TICK, "n_intervals"), replay_in, State(ANCHOR, "data")],

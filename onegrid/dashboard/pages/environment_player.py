@@ -25,7 +25,8 @@ LAST: Final = windows.STEPS - 1
 
 
 def play(trigger: str | None, step: int | None, stopped: bool | None, lang: str | None,
-         span: tuple[int, int] | None = None) -> tuple[Any, bool, str]:
+         span: tuple[int, int] | None = None,
+         drawn: int | None = None) -> tuple[Any, bool, str]:
     """Return (slider step, player stopped, button text) after a press of play/pause
     (`trigger` PLAY), a tick of the player (PLAYER) or a new replay (REPLAY).
 
@@ -34,6 +35,12 @@ def play(trigger: str | None, step: int | None, stopped: bool | None, lang: str 
     first hour and plays; within its hours the player stops at its last, and play from
     its last hour plays it again. A replay of one hour only jumps; no replay (back to
     the last 24 hours) goes to the last step.
+
+    A tick moves on only once the map has drawn the slider's step (`drawn`, the step of
+    the values it holds; None: not known, move on). On a server slower than the player,
+    ticking regardless would ask for each step before the last one came back, Dash
+    drops the request under way when the same callback is asked again, and the map
+    would freeze for the whole playback; waiting plays every hour, only slower.
     """
     step = step if isinstance(step, int) and 0 <= step <= LAST else LAST
     if trigger == episodes.REPLAY:
@@ -49,6 +56,8 @@ def play(trigger: str | None, step: int | None, stopped: bool | None, lang: str 
             return span[0], False, W(lang, "pause")
         return (0 if step >= LAST else no_update), False, W(lang, "pause")
     if trigger == PLAYER and stopped is False:
+        if drawn is not None and drawn != step:
+            raise PreventUpdate  # the map is still drawing this hour
         stop_at = span[1] if inside else LAST
         nxt = min(step + 1, stop_at)
         done = nxt >= stop_at
