@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import timedelta
 
@@ -248,3 +249,16 @@ def test_an_alert_says_what_its_rule_measures_in_its_kinds_terms(demo_rules):
     assert rule_basis(threshold, "en").startswith(f"{threshold.stat} of {threshold.metric}")
     silent = next(r for r in rules.values() if r.kind == "nodata")
     assert rule_basis(silent, "en").startswith("device silent for ")
+
+
+def test_an_alert_says_when_its_rule_is_decided(demo_rules):
+    from onegrid.dashboard.views.overview import rule_cadence
+
+    rules = {r.id: r for r in demo_rules.rules}
+    forecast = rules["air.pm25.forecast"]  # every = "30s" in the demo rules
+    assert rule_cadence(forecast, "en") == "every 30 s of event time"
+    assert rule_cadence(forecast, "zh") == "按事件时间每30秒判定一次"
+    hourly = dataclasses.replace(forecast, every_s=3600)
+    assert rule_cadence(hourly, "en") == "every 1 h of event time"
+    smoke = next(r for r in rules.values() if not r.every_s)
+    assert rule_cadence(smoke, "zh") == "数据到达即判定"

@@ -63,7 +63,8 @@ W: Final = Words({
         "basis_count": "{window}内本单元及周边 {ring} 圈的上报数",
         "basis_forecast": "{metric} 预警：按近{window}趋势外推 {horizon}，升速不低于 {rate}/小时",
         "stat_mean": "均值", "stat_max": "最大值", "stat_min": "最小值", "stat_sum": "累计",
-        "stat_count": "条数",
+        "stat_count": "条数", "decided": "判定时机", "decided_every": "按事件时间每{every}判定一次",
+        "decided_arrival": "数据到达即判定",
     },
     "en": {
         "events_stored": "Events stored", "dead_letters": "Dead letters",
@@ -107,7 +108,8 @@ W: Final = Words({
         "basis_forecast": "early warning for {metric}: the {window} trend read {horizon} "
                           "ahead, rising at least {rate}/h",
         "stat_mean": "mean", "stat_max": "max", "stat_min": "min", "stat_sum": "sum",
-        "stat_count": "count",
+        "stat_count": "count", "decided": "Decided", "decided_every": "every {every} of event time",
+        "decided_arrival": "as its data arrive",
     },
 }, base=COMMON)
 
@@ -229,6 +231,16 @@ def rule_basis(rule, lang: str) -> str:
              window=window)
 
 
+def rule_cadence(rule, lang: str) -> str:
+    """Return when a rule is decided: every `every` of event time, or as its data arrive
+    (what lets an operator read why an alert started up to `every` after its value)."""
+    if not rule.every_s:
+        return W(lang, "decided_arrival")
+    every = (f"{rule.every_s}秒" if lang != "en" else f"{rule.every_s} s") \
+        if rule.every_s < 60 or rule.every_s % 60 else duration_text(rule.every_s, lang)
+    return W(lang, "decided_every", every=every)
+
+
 def alert_panel(alert: Mapping[str, Any], history: Sequence[Mapping[str, Any]],
                 evidence: Sequence[Mapping[str, Any]], lang: str, *, tz: str, rules,
                 regions) -> list:
@@ -244,6 +256,7 @@ def alert_panel(alert: Mapping[str, Any], history: Sequence[Mapping[str, Any]],
             [text(lang, "grid"), region_name(regions, "grid", alert.get("grid_id"), lang)]]
     if rule is not None:
         rows.append([W(lang, "basis"), rule_basis(rule, lang)])
+        rows.append([W(lang, "decided"), rule_cadence(rule, lang)])
     out: list = [html.H3([alert_badge(alert["state"], lang), " ", W(lang, "why")]),
                  _table(["", ""], rows)]
     if alert.get("silenced"):
