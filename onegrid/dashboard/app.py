@@ -22,7 +22,7 @@ from typing import Final
 from dash import Dash, Input, Output, dcc, html, no_update
 
 from onegrid.alerts.actors import Actor
-from onegrid.dashboard import auth, ids
+from onegrid.dashboard import auth, ids, pacing
 from onegrid.dashboard.context import DashboardContext
 from onegrid.dashboard.guard import user_callback
 from onegrid.dashboard.i18n import DEFAULT_LANGUAGE, LANGUAGE_LABELS, LANGUAGES, text
@@ -44,14 +44,15 @@ def create_app(ctx: DashboardContext) -> Dash:
                assets_folder=str(ASSETS), serve_locally=True)
     auth.install(app.server, ctx.accounts, ctx.secret_key or os.urandom(32),
                  functools.partial(login_page, ctx))
-    app.layout = functools.partial(shell_layout, ctx)
+    app.layout = functools.partial(shell_layout, ctx, app)
     _register_shell(app, ctx)
     for page in PAGES:
         page.register(app, ctx)
+    pacing.install(app)
     return app
 
 
-def shell_layout(ctx: DashboardContext):
+def shell_layout(ctx: DashboardContext, app: Dash):
     """Return the shell for the signed-in user of this request."""
     actor = auth.signed_in(ctx.directory.staff)
     lang = auth.session_language()
@@ -78,7 +79,7 @@ def shell_layout(ctx: DashboardContext):
         html.Div(text(lang, "read_only") if ctx.sender is None else "", id=ids.BANNER,
                  className="og-banner"),
         html.Main(id=ids.PAGE, className="og-page"),
-        dcc.Interval(id=ids.TICK, interval=ctx.refresh_ms),
+        *pacing.shell_parts(app, ctx.refresh_ms),
     ], className=f"og-shell{phone}")
 
 

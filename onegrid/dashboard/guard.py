@@ -18,6 +18,7 @@ from typing import Any
 from dash import Dash, no_update
 from dash.exceptions import PreventUpdate
 
+from onegrid.dashboard import pacing
 from onegrid.dashboard.auth import signed_in
 
 log = logging.getLogger(__name__)
@@ -30,9 +31,11 @@ def user_callback(app: Dash, ctx, outputs: Sequence, inputs: Sequence,
 
     `fallback()` gives the outputs to return when `fn` fails (default: no
     update of any output). `options` go to `app.callback` (e.g.
-    prevent_initial_call).
+    prevent_initial_call). A callback listening to the live tick is paced
+    (`pacing.paced`).
     """
     outputs, inputs = list(outputs), list(inputs)
+    options = {**pacing.paced(app, inputs), **options}
 
     def decorate(fn: Callable) -> Callable:
         @functools.wraps(fn)

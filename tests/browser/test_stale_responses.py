@@ -1,5 +1,5 @@
 """Responses that land late, held back on purpose in a real browser: the environment page
-must still draw what it shows.
+must still draw what it shows, and the live pages must keep up with a slow server.
 
 Dash applies a response to whatever component has the id when it lands, and drops a request
 still under way when the same callback is asked again. On a busy server both happen by
@@ -8,6 +8,7 @@ chance; here the page's own fetch holds the responses, so they happen every time
 
 from __future__ import annotations
 
+from onegrid.dashboard.pages import command_map
 from onegrid.dashboard.pages import environment as env
 from tests.browser.conftest import login, watch
 from tests.browser.test_environment import pick_station, text_of
@@ -17,19 +18,27 @@ _CHART = f"document.querySelector('#{env.CHART} .js-plotly-plot')"
 _TITLE = f"((({_CHART} || {{}}).layout || {{}}).title || {{}}).text || ''"
 # Wraps the page's fetch: while window.ogHold(outputs) says so, a callback's response is
 # kept in window.ogHeld until the test releases it; window.ogDelay(outputs) gives the
-# milliseconds by which to delay it.
+# milliseconds by which to delay it; for the requests window.ogCount(outputs) picks,
+# ogFlying counts those under way, ogMost the most at once and ogDone those answered.
 _HOLD = """() => {
-  window.ogHeld = []; window.ogHold = null; window.ogDelay = null;
+  Object.assign(window, {ogHeld: [], ogHold: null, ogDelay: null, ogCount: null,
+                         ogFlying: 0, ogMost: 0, ogDone: 0});
   const fetched = window.fetch;
   window.fetch = function (url, options) {
-    const answer = fetched.apply(this, arguments);
+    let answer = fetched.apply(this, arguments);
     const outputs = String((options && options.body) || "").split('"outputs"')[0];
     if (!String(url).includes("_dash-update-component")) { return answer; }
+    const counted = window.ogCount && window.ogCount(outputs);
+    if (counted) { window.ogFlying += 1; window.ogMost = Math.max(window.ogMost, window.ogFlying); }
     const wait = window.ogDelay ? window.ogDelay(outputs) : 0;
-    if (wait) { return answer.then(r => new Promise(done => setTimeout(() => done(r), wait))); }
-    if (!window.ogHold || !window.ogHold(outputs)) { return answer; }
-    return answer.then(r => new Promise(done => window.ogHeld.push(
-      {outputs: outputs, release: () => done(r)})));
+    if (wait) {
+      answer = answer.then(r => new Promise(done => setTimeout(() => done(r), wait)));
+    } else if (window.ogHold && window.ogHold(outputs)) {
+      answer = answer.then(r => new Promise(done => window.ogHeld.push(
+        {outputs: outputs, release: () => done(r)})));
+    }
+    if (!counted) { return answer; }
+    return answer.then(r => { window.ogFlying -= 1; window.ogDone += 1; return r; });
   };
 }"""
 
@@ -116,4 +125,21 @@ def test_the_player_plays_every_hour_on_a_server_slower_than_its_ticks(page, ser
         page.wait_for_timeout(250)
     page.click(f"#{env.PLAY}")
     assert len(shown) >= 3, shown  # the map moved hour by hour, not frozen until the end
+    assert seen["errors"] == []
+
+
+def test_the_live_map_waits_for_a_slow_server_instead_of_dropping_its_answers(
+        page, serve, dash_ctx):
+    url = serve(dash_ctx)
+    seen = watch(page, url)
+    login(page, url, "CC-01", path="/map")
+    page.wait_for_selector(f"#{command_map.MAP} canvas", timeout=30_000)
+    page.evaluate(_HOLD)
+    # Each map answer takes longer than the live tick (refresh_ms).
+    asked = f"o => o.includes('{command_map.HEX}.hideout')"
+    page.evaluate(f"() => {{ window.ogCount = {asked}; "
+                  f"window.ogDelay = o => ({asked})(o) ? {dash_ctx.refresh_ms + 1000} : 0; }}")
+    page.wait_for_function("window.ogDone >= 3", timeout=60_000)
+    # The tick asked again only once the last answer was in: none was dropped under way.
+    assert page.evaluate("window.ogMost") == 1
     assert seen["errors"] == []

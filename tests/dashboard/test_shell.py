@@ -96,3 +96,19 @@ def test_app_serves_no_debug_tools_and_no_traceback(client):
     sign_in(client)
     page = client.get("/map").get_data(as_text=True)
     assert "_dash-global-error-container" not in page and "Traceback" not in page
+
+
+def test_only_callbacks_listening_to_the_live_tick_are_paced_each_with_its_own_flag():
+    from dash import Dash, Input, State
+
+    from onegrid.dashboard import ids, pacing
+
+    app = Dash(__name__)
+    assert pacing.paced(app, [Input("elsewhere", "value")]) == {}
+    first = pacing.paced(app, [Input(ids.TICK, "n_intervals"), State("x", "data")])
+    second = pacing.paced(app, [Input("y", "value"), Input(ids.TICK, "n_intervals")])
+    [(flag, running, done)] = first["running"]
+    assert (running, done) == (True, False)
+    assert flag.component_id != second["running"][0][0].component_id
+    in_shell = {c.id for c in pacing.shell_parts(app, 2000)}
+    assert {pacing.CLOCK, ids.TICK, flag.component_id} <= in_shell
